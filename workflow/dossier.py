@@ -1,0 +1,86 @@
+"""Dossiers (hồ sơ) and their process control sheet (phiếu kiểm soát, form 05).
+
+A :class:`Dossier` holds its state as a plain attribute; the procedure's machine, shared by every
+dossier of that version, moves it. Every change appends a :class:`ControlEvent` to its history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from workflow.definition import Channel, NationalStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who fires a trigger: a principal (officer, system, applicant) acting for an agency."""
+
+    principal: str
+    agency: str
+    role: str = "officer"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlEvent:
+    """One row of the control sheet: a state change of one dossier.
+
+    ``agency``/``step`` are where the dossier was when the trigger fired, ``to_agency``/``to_step``
+    where it went; a row whose two agencies differ is an inter-agency hand-over.
+    """
+
+    seq: int
+    at: dt.datetime
+    trigger: str
+    from_state: str | None
+    to_state: str
+    status: NationalStatus
+    actor: str
+    actor_agency: str
+    agency: str
+    step: str | None
+    to_agency: str
+    to_step: str | None
+    note: str | None = None
+
+    @property
+    def is_handover(self) -> bool:
+        """True when the dossier changed agency with this event."""
+        return self.agency != self.to_agency
+
+
+@dataclass(slots=True, eq=False)
+class Dossier:
+    """A citizen's or business's request under one procedure version.
+
+    ``applicant_ref`` is a reference the applicant can quote (a receipt number or a keyed
+    pseudonym); never a citizen identity number, which is personal data (Decree 13/2023).
+    """
+
+    code: str
+    procedure_code: str
+    procedure_version: str
+    channel: Channel
+    applicant_ref: str
+    received_at: dt.datetime
+    state: str
+    status: NationalStatus
+    agency: str
+    step: str | None
+    documents: tuple[str, ...] = ()
+    supplement_requests: int = 0
+    fee_due: int | None = None
+    fee_paid: bool = False
+    result_ref: str | None = None
+    result_electronic: bool = False
+    version: int = 0
+    history: list[ControlEvent] = field(default_factory=list)
+
+    @property
+    def closed(self) -> bool:
+        """True once the dossier has reached a final state."""
+        return self.status.closes
+
+    def handovers(self) -> list[ControlEvent]:
+        """The control-sheet rows at which the dossier moved from one agency to another."""
+        return [event for event in self.history if event.is_handover]

@@ -1,0 +1,108 @@
+"""Errors of the engine core.
+
+Every error a caller can meet names what was wrong and what to do about it. The tree::
+
+    WorkflowError
+    ├── DefinitionError          a procedure or agency definition is not valid (lists problems)
+    ├── UnknownProcedure         no procedure with that code (or version, or in force on a date)
+    ├── UnknownAgency            no agency with that code in the directory
+    ├── InvalidDossier           a dossier cannot be opened as asked (channel, instant, ...)
+    └── TransitionError          a trigger could not be applied; the dossier is left unchanged
+        ├── TriggerNotAllowed    the trigger is not allowed in the dossier's current state
+        ├── GuardRejected        every transition of the trigger was refused by a guard
+        ├── InvalidPayload       the payload of the trigger is missing or malformed
+        └── ActionFailed         an action raised an unexpected error
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class WorkflowError(Exception):
+    """Root of every error raised by the engine core."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a definition: where (``file``, ``field``) and why."""
+
+    field: str
+    reason: str
+    file: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}: " if self.file else ""
+        return f"{where}{self.field}: {self.reason}"
+
+
+class DefinitionError(WorkflowError):
+    """A procedure or agency definition is invalid; ``problems`` lists every finding."""
+
+    def __init__(self, problems: Sequence[Problem], what: str = "definition") -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"{len(self.problems)} problem(s) in the {what}; nothing was loaded. "
+            f"Fix these and load again:\n{lines}"
+        )
+
+
+class UnknownProcedure(WorkflowError):
+    """No procedure matches the code, version or date asked for."""
+
+
+class UnknownAgency(WorkflowError):
+    """No agency with that code exists in the directory."""
+
+
+class InvalidDossier(WorkflowError):
+    """A dossier cannot be opened with the values given."""
+
+
+class TransitionError(WorkflowError):
+    """A trigger could not be applied. The dossier is left exactly as it was."""
+
+    def __init__(self, message: str, *, dossier: str, state: str, trigger: str) -> None:
+        super().__init__(message)
+        self.dossier = dossier
+        self.state = state
+        self.trigger = trigger
+
+
+class TriggerNotAllowed(TransitionError):
+    """The trigger is not allowed in the dossier's current state."""
+
+    def __init__(self, *, dossier: str, state: str, trigger: str, allowed: Sequence[str]) -> None:
+        self.allowed = tuple(allowed)
+        choices = ", ".join(self.allowed) if self.allowed else "none (the dossier is closed)"
+        super().__init__(
+            f"dossier {dossier}: trigger '{trigger}' is not allowed in state '{state}'; "
+            f"allowed now: {choices}",
+            dossier=dossier,
+            state=state,
+            trigger=trigger,
+        )
+
+
+class GuardRejected(TransitionError):
+    """Every transition of the trigger from the current state was refused by a guard."""
+
+    def __init__(self, *, dossier: str, state: str, trigger: str, reasons: Sequence[str]) -> None:
+        self.reasons = tuple(reasons)
+        super().__init__(
+            f"dossier {dossier}: trigger '{trigger}' refused in state '{state}': "
+            + "; ".join(self.reasons),
+            dossier=dossier,
+            state=state,
+            trigger=trigger,
+        )
+
+
+class InvalidPayload(TransitionError):
+    """The trigger's payload lacks a field an action needs, or has it in the wrong form."""
+
+
+class ActionFailed(TransitionError):
+    """An action or guard raised an unexpected error; nothing was applied."""
