@@ -64,6 +64,7 @@ class AgencyDirectory:
                 problems.append(
                     Problem(f"agencies[{index}].code", f"duplicate agency code '{agency.code}'")
                 )
+                continue
             self._by_code[agency.code] = agency
         problems.extend(self._check_links())
         if problems:

@@ -1,0 +1,1 @@
+"""Benchmarks: each compares lienthong side by side with a baseline in the same run."""
