@@ -12,6 +12,8 @@ from pathlib import Path
 
 from adapters.clock import SystemClock
 from procedures import CATALOGUE_DIR, DEFAULT_AGENCIES, load_agencies, load_catalogue
+from procedures.calendar_file import DEFAULT_CALENDAR, load_calendar
+from workflow.calendar import WorkingCalendar
 from workflow.catalogue import Catalogue
 from workflow.engine import Engine
 from workflow.ports import Clock
@@ -23,6 +25,7 @@ class Settings:
 
     procedures_dir: Path = CATALOGUE_DIR
     agencies_file: Path = DEFAULT_AGENCIES
+    calendar_file: Path = DEFAULT_CALENDAR
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -31,6 +34,7 @@ class Settings:
         return cls(
             procedures_dir=Path(env.get("LIENTHONG_PROCEDURES_DIR", str(CATALOGUE_DIR))),
             agencies_file=Path(env.get("LIENTHONG_AGENCIES_FILE", str(DEFAULT_AGENCIES))),
+            calendar_file=Path(env.get("LIENTHONG_CALENDAR_FILE", str(DEFAULT_CALENDAR))),
         )
 
 
@@ -40,6 +44,7 @@ class App:
 
     settings: Settings
     catalogue: Catalogue
+    calendar: WorkingCalendar
     engine: Engine
 
 
@@ -53,6 +58,6 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> A
     """Build the application from settings (default: the environment)."""
     settings = settings or Settings.from_env()
     catalogue = load(settings)
-    return App(
-        settings=settings, catalogue=catalogue, engine=Engine(catalogue, clock or SystemClock())
-    )
+    calendar = load_calendar(settings.calendar_file)
+    engine = Engine(catalogue, clock or SystemClock(), calendar)
+    return App(settings=settings, catalogue=catalogue, calendar=calendar, engine=engine)

@@ -44,10 +44,20 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
     return loader.construct_mapping(node, deep=deep)
 
 
+def _timestamp(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+    # an impossible date (2026-02-30) stays text, so that validation names the field
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
-def _read_yaml(path: Path) -> tuple[Any, list[Problem]]:
+def read_yaml(path: Path) -> tuple[Any, list[Problem]]:
+    """The YAML document in ``path``, or the problems met reading it (strict: no duplicate keys)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -68,7 +78,7 @@ def _field(loc: Sequence[int | str]) -> str:
     return out or "(document)"
 
 
-def _validate(
+def validate_model(
     model: type[M], data: Any, path: Path, prefix: str = ""
 ) -> tuple[M | None, list[Problem]]:
     try:
@@ -87,7 +97,7 @@ def _validate(
 
 def load_agencies(path: Path = DEFAULT_AGENCIES) -> AgencyDirectory:
     """The agency directory from a YAML file with a top-level ``agencies:`` list."""
-    data, problems = _read_yaml(path)
+    data, problems = read_yaml(path)
     if problems:
         raise DefinitionError(problems, "agency directory")
     if not isinstance(data, dict) or not isinstance(data.get("agencies"), list):
@@ -97,7 +107,7 @@ def load_agencies(path: Path = DEFAULT_AGENCIES) -> AgencyDirectory:
         )
     agencies = []
     for index, item in enumerate(data["agencies"]):
-        agency, found = _validate(Agency, item, path, f"agencies[{index}].")
+        agency, found = validate_model(Agency, item, path, f"agencies[{index}].")
         problems += found
         if agency is not None:
             agencies.append(agency)
@@ -113,12 +123,12 @@ def load_agencies(path: Path = DEFAULT_AGENCIES) -> AgencyDirectory:
 
 def read_definition(path: Path) -> tuple[ProcedureDefinition | None, list[Problem]]:
     """Parse and validate one procedure file's fields (no cross-checks)."""
-    data, problems = _read_yaml(path)
+    data, problems = read_yaml(path)
     if problems:
         return None, problems
     if not isinstance(data, dict):
         return None, [Problem("(document)", "a procedure file must hold a mapping", str(path))]
-    return _validate(ProcedureDefinition, data, path)
+    return validate_model(ProcedureDefinition, data, path)
 
 
 def validate_files(

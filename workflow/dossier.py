@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from workflow.definition import Channel, NationalStatus
 
@@ -21,12 +22,12 @@ class Actor:
     role: str = "officer"
 
 
-@dataclass(frozen=True, slots=True)
-class ControlEvent:
-    """One row of the control sheet: a state change of one dossier.
+class ControlEvent(NamedTuple):
+    """One row of the control sheet: a state change of one dossier. Immutable.
 
     ``agency``/``step`` are where the dossier was when the trigger fired, ``to_agency``/``to_step``
-    where it went; a row whose two agencies differ is an inter-agency hand-over.
+    where it went; a row whose two agencies differ is an inter-agency hand-over. (A named tuple
+    rather than a frozen dataclass: it is built on every transition, and costs a third as much.)
     """
 
     seq: int
@@ -55,6 +56,10 @@ class Dossier:
 
     ``applicant_ref`` is a reference the applicant can quote (a receipt number or a keyed
     pseudonym); never a citizen identity number, which is personal data (Decree 13/2023).
+
+    ``due_at`` is the current appointment (return) date, kept up to date by the engine from the
+    SLA clock; ``reset_due_at`` is the new return date of an apology (form 04), given at
+    ``reset_at``; ``due_resets`` counts such resets (at most one).
     """
 
     code: str
@@ -73,6 +78,10 @@ class Dossier:
     fee_paid: bool = False
     result_ref: str | None = None
     result_electronic: bool = False
+    due_at: dt.datetime | None = None
+    due_resets: int = 0
+    reset_at: dt.datetime | None = None
+    reset_due_at: dt.datetime | None = None
     version: int = 0
     history: list[ControlEvent] = field(default_factory=list)
 

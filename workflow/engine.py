@@ -6,31 +6,40 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from workflow.calendar import WorkingCalendar, require_aware
 from workflow.catalogue import Catalogue
-from workflow.definition import Channel
+from workflow.definition import Channel, NationalStatus, ProcedureDefinition
 from workflow.dossier import Actor, ControlEvent, Dossier
-from workflow.errors import InvalidDossier
+from workflow.errors import DueResetRefused, InvalidDossier
 from workflow.ports import Clock
+from workflow.sla import DossierClock, SlaPolicy, StepClock, dossier_clock, due_at, step_clocks
 
 #: Trigger name recorded on the first control-sheet row of every dossier.
 RECEIVE = "receive"
-
-
-def _aware(instant: dt.datetime, what: str) -> dt.datetime:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise InvalidDossier(
-            f"{what} {instant.isoformat()} has no timezone; give an aware instant such as "
-            f"{instant.isoformat()}+07:00"
-        )
-    return instant
+#: Trigger name recorded when the return date is reset with an apology (form 04).
+APOLOGISE = "apologise"
+_aware = require_aware
+_SUPPLEMENT, _FEE = NationalStatus.SUPPLEMENT_REQUESTED, NationalStatus.FEE_REQUESTED
 
 
 class Engine:
-    """Runs dossiers through the catalogue's machines, with time from an injected clock."""
+    """Runs dossiers through the catalogue's machines, with time from an injected clock.
 
-    def __init__(self, catalogue: Catalogue, clock: Clock) -> None:
+    The engine keeps each dossier's ``due_at`` current: it is set when the dossier is accepted
+    and moved when a pause (supplement, fee) ends or the return date is reset.
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        clock: Clock,
+        calendar: WorkingCalendar | None = None,
+        policy: SlaPolicy | None = None,
+    ) -> None:
         self.catalogue = catalogue
         self.clock = clock
+        self.calendar = calendar if calendar is not None else WorkingCalendar()
+        self.policy = policy if policy is not None else SlaPolicy()
 
     def open(
         self,
@@ -114,7 +123,92 @@ class Engine:
         """
         instant = _aware(at, "at") if at is not None else self.clock.now()
         machine = self.catalogue.machine(dossier.procedure_code, dossier.procedure_version)
-        return machine.fire(dossier, trigger, actor=actor, at=instant, note=note, payload=payload)
+        before = dossier.status
+        event = machine.fire(dossier, trigger, actor=actor, at=instant, note=note, payload=payload)
+        # the due instant moves only when the clock starts and when a pause ends
+        if event.status is NationalStatus.ACCEPTED and dossier.due_at is None:
+            definition = machine.definition
+            dossier.due_at = self.calendar.due(
+                instant, definition.limit_days, cutoff=definition.cutoff
+            )
+        elif (
+            before is NationalStatus.SUPPLEMENT_REQUESTED or before is NationalStatus.FEE_REQUESTED
+        ):
+            dossier.due_at = due_at(dossier, machine.definition, self.calendar, instant)
+        return event
+
+    def clock_of(self, dossier: Dossier, at: dt.datetime | None = None) -> DossierClock:
+        """The dossier's SLA clock at ``at`` (default: now)."""
+        instant = _aware(at, "at") if at is not None else self.clock.now()
+        return dossier_clock(
+            dossier, self._definition(dossier), self.calendar, instant, self.policy
+        )
+
+    def steps_of(self, dossier: Dossier, at: dt.datetime | None = None) -> list[StepClock]:
+        """The clock of every step the dossier has visited, with its hand-over verdict."""
+        instant = _aware(at, "at") if at is not None else self.clock.now()
+        return step_clocks(dossier, self._definition(dossier), self.calendar, instant, self.policy)
+
+    def apologise(
+        self,
+        dossier: Dossier,
+        *,
+        new_due: dt.datetime,
+        actor: Actor,
+        note: str,
+        at: dt.datetime | None = None,
+    ) -> ControlEvent:
+        """Reset the return date with an apology (form 04); allowed once per dossier.
+
+        Raises :class:`DueResetRefused` on a second reset, and :class:`InvalidDossier` when the
+        dossier has no running clock, the new date is not later than the current one, or no
+        reason is given. The dossier is unchanged on error.
+        """
+        instant = _aware(at, "at") if at is not None else self.clock.now()
+        _aware(new_due, "new_due")
+        if dossier.due_resets >= 1:
+            raise DueResetRefused(
+                f"dossier {dossier.code}: the return date was already reset on "
+                f"{dossier.reset_at.isoformat() if dossier.reset_at else '?'} to "
+                f"{dossier.reset_due_at.isoformat() if dossier.reset_due_at else '?'}; "
+                "it may be reset once only (form 04)"
+            )
+        current = self.clock_of(dossier, at=instant)
+        if current.due_at is None or current.verdict is not None or dossier.closed:
+            raise InvalidDossier(
+                f"dossier {dossier.code}: no running clock to reset (state '{dossier.state}')"
+            )
+        if new_due <= current.due_at:
+            raise InvalidDossier(
+                f"dossier {dossier.code}: the new return date {new_due.isoformat()} must be "
+                f"later than the current one {current.due_at.isoformat()}"
+            )
+        if not note.strip():
+            raise InvalidDossier(f"dossier {dossier.code}: an apology must state its reason")
+        event = ControlEvent(
+            seq=len(dossier.history) + 1,
+            at=instant,
+            trigger=APOLOGISE,
+            from_state=dossier.state,
+            to_state=dossier.state,
+            status=dossier.status,
+            actor=actor.principal,
+            actor_agency=actor.agency,
+            agency=dossier.agency,
+            step=dossier.step,
+            to_agency=dossier.agency,
+            to_step=dossier.step,
+            note=note,
+        )
+        dossier.history.append(event)
+        dossier.due_resets += 1
+        dossier.reset_at = instant
+        dossier.reset_due_at = new_due
+        dossier.due_at = due_at(dossier, self._definition(dossier), self.calendar, instant)
+        return event
+
+    def _definition(self, dossier: Dossier) -> ProcedureDefinition:
+        return self.catalogue.machine(dossier.procedure_code, dossier.procedure_version).definition
 
     def allowed_triggers(self, dossier: Dossier) -> tuple[str, ...]:
         """The triggers that have a transition from the dossier's current state."""

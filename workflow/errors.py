@@ -6,7 +6,12 @@ Every error a caller can meet names what was wrong and what to do about it. The 
     ├── DefinitionError          a procedure or agency definition is not valid (lists problems)
     ├── UnknownProcedure         no procedure with that code (or version, or in force on a date)
     ├── UnknownAgency            no agency with that code in the directory
-    ├── InvalidDossier           a dossier cannot be opened as asked (channel, instant, ...)
+    ├── InvalidDossier           a dossier cannot be opened as asked (channel, procedure, ...)
+    ├── CalendarError            time cannot be counted as asked
+    │   ├── NaiveDatetime        an instant without a timezone
+    │   ├── InvalidLimit         a limit that is negative or not a whole number of half days
+    │   ├── InvalidPause         a pause that ends before it starts or overlaps another
+    │   └── DueResetRefused      the return date was already reset once
     └── TransitionError          a trigger could not be applied; the dossier is left unchanged
         ├── TriggerNotAllowed    the trigger is not allowed in the dossier's current state
         ├── GuardRejected        every transition of the trigger was refused by a guard
@@ -59,6 +64,26 @@ class UnknownAgency(WorkflowError):
 
 class InvalidDossier(WorkflowError):
     """A dossier cannot be opened with the values given."""
+
+
+class CalendarError(WorkflowError):
+    """Working time cannot be counted with the values given."""
+
+
+class NaiveDatetime(CalendarError):
+    """An instant has no timezone; every instant the engine handles must be aware."""
+
+
+class InvalidLimit(CalendarError):
+    """A limit in working days is negative or not a multiple of 0.5."""
+
+
+class InvalidPause(CalendarError):
+    """A pause ends before it starts, or overlaps another pause."""
+
+
+class DueResetRefused(CalendarError):
+    """The return date of a dossier may be reset once only (form 04)."""
 
 
 class TransitionError(WorkflowError):

@@ -6,8 +6,9 @@ each trigger runs on a fresh :class:`~workflow.firing.Firing`, and the dossier i
 after the whole transition has succeeded.
 
 Callback order within one trigger (the ``transitions`` order): the guards, in file order, as
-``conditions``; then the actions, in file order, as ``before`` callbacks; then the state change.
-The first transition of the trigger whose guards all pass is taken.
+one ``conditions`` callback (every guard is asked, so a refusal lists every reason); then the
+actions, in file order, as one ``before`` callback; then the state change. The first transition
+of the trigger whose guards all pass is taken.
 """
 
 from __future__ import annotations
@@ -31,24 +32,35 @@ log = logging.getLogger(__name__)
 _EMPTY: Mapping[str, Any] = {}
 
 
-def _condition(name: str, guard: Guard) -> Any:
+def _condition(guards: list[tuple[str, Guard]]) -> Any:
+    """One ``transitions`` condition running every guard of a transition, in file order.
+
+    Every guard is asked (not only up to the first refusal), so the error lists every reason.
+    """
+
     def check(event: EventData) -> bool:
         firing = cast(Firing, event.model)
-        reason = guard(firing)
-        if reason is None:
-            return True
-        firing.rejections.append(f"{name}: {reason}")
-        return False
+        passed = True
+        for name, guard in guards:
+            reason = guard(firing)
+            if reason is not None:
+                firing.rejections.append(f"{name}: {reason}")
+                passed = False
+        return passed
 
-    check.__name__ = name
+    check.__name__ = "+".join(name for name, _ in guards)
     return check
 
 
-def _callback(action: Action) -> Any:
-    def run(event: EventData) -> None:
-        action(cast(Firing, event.model))
+def _callback(actions: list[Action]) -> Any:
+    """One ``before`` callback running every action of a transition, in file order."""
 
-    run.__name__ = action.__name__
+    def run(event: EventData) -> None:
+        firing = cast(Firing, event.model)
+        for action in actions:
+            action(firing)
+
+    run.__name__ = "+".join(action.__name__ for action in actions)
     return run
 
 
@@ -60,6 +72,10 @@ class ProcedureMachine:
         self._status = {s.name: s.status for s in definition.states}
         steps = {step.id: step.agency for step in definition.steps}
         self._place = {s.name: (steps[s.step], s.step) for s in definition.states if s.step}
+        self._arrive: dict[str, tuple[NationalStatus, str | None, str | None]] = {
+            s.name: (s.status, steps[s.step], s.step) if s.step else (s.status, None, None)
+            for s in definition.states
+        }
         allowed: dict[str, set[str]] = defaultdict(set)
         for t in definition.transitions:
             for source in t.source:
@@ -73,8 +89,14 @@ class ProcedureMachine:
                     "trigger": t.trigger,
                     "source": t.source,
                     "dest": t.dest,
-                    "conditions": [_condition(g, registry.guards[g]) for g in t.guards],
-                    "before": [_callback(registry.actions[a]) for a in t.actions],
+                    "conditions": (
+                        [_condition([(g, registry.guards[g]) for g in t.guards])]
+                        if t.guards
+                        else []
+                    ),
+                    "before": (
+                        [_callback([registry.actions[a] for a in t.actions])] if t.actions else []
+                    ),
                 }
                 for t in definition.transitions
             ],
@@ -141,35 +163,35 @@ class ProcedureMachine:
             raise GuardRejected(
                 dossier=dossier.code, state=source, trigger=trigger, reasons=firing.rejections
             )
-        return self._apply(dossier, firing)
-
-    def _apply(self, dossier: Dossier, firing: Firing) -> ControlEvent:
+        # apply: from here on nothing can fail
         dest = firing.state
-        agency, step = dossier.agency, dossier.step
-        to_agency, to_step = self._place.get(dest, (agency, step))
-        status = self._status[dest]
+        status, to_agency, to_step = self._arrive[dest]
+        if to_agency is None:  # a final state without a step: the dossier stays where it was
+            to_agency, to_step = dossier.agency, dossier.step
+        history = dossier.history
         event = ControlEvent(
-            seq=len(dossier.history) + 1,
-            at=firing.at,
-            trigger=firing.trigger,
-            from_state=dossier.state,
-            to_state=dest,
-            status=status,
-            actor=firing.actor.principal,
-            actor_agency=firing.actor.agency,
-            agency=agency,
-            step=step,
-            to_agency=to_agency,
-            to_step=to_step,
-            note=firing.note,
+            len(history) + 1,
+            at,
+            trigger,
+            source,
+            dest,
+            status,
+            actor.principal,
+            actor.agency,
+            dossier.agency,
+            dossier.step,
+            to_agency,
+            to_step,
+            note,
         )
-        for name, value in firing.changes.items():
-            setattr(dossier, name, value)
+        if firing.changes:
+            for name, value in firing.changes.items():
+                setattr(dossier, name, value)
         dossier.state = dest
         dossier.status = status
         dossier.agency = to_agency
         dossier.step = to_step
-        dossier.history.append(event)
+        history.append(event)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: %s %s -> %s", dossier.code, firing.trigger, event.from_state, dest)
+            log.debug("%s: %s %s -> %s", dossier.code, trigger, source, dest)
         return event

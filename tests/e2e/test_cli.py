@@ -140,3 +140,86 @@ def test_a_broken_deployment_setting_is_a_clear_error(tmp_path: Path, variable: 
     result = runner.invoke(app, ["run"], env={variable: str(tmp_path / "missing")})
     assert result.exit_code == 2
     assert "missing" in result.stderr and "nothing was loaded" in result.stderr
+
+
+def test_calendar_due_prints_one_iso_line() -> None:
+    code, out, _ = invoke("calendar", "due", "--start", "2026-02-13T09:00+07:00", "--days", "3")
+    assert code == 0 and out == "2026-02-25T09:00:00+07:00\n"
+    code, out, _ = invoke("calendar", "due", "--start", "2026-03-02T15:30+07:00", "--days", "0")
+    assert out == "2026-03-03T17:00:00+07:00\n"
+    code, out, _ = invoke(
+        "calendar", "due", "--start", "2026-03-02T15:30+07:00", "--days", "0", "--cutoff", "16:00"
+    )
+    assert out == "2026-03-02T17:00:00+07:00\n"
+    code, out, _ = invoke(
+        "calendar",
+        "due",
+        "--start",
+        "2026-03-06T09:00+07:00",
+        "--days",
+        "1",
+        "--pause",
+        "2026-03-06T16:00+07:00/2026-03-09T09:00+07:00",
+    )
+    assert out == "2026-03-09T11:00:00+07:00\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2026-03-06T09:00", "--days", "1"], "has no UTC offset"),
+        (["--start", "yesterday", "--days", "1"], "is not an ISO 8601 instant"),
+        (["--start", "2026-03-06T09:00+07:00", "--days", "-1"], "limit -1 working days is invalid"),
+        (["--start", "2026-03-06T09:00+07:00", "--days", "0.3"], "is invalid"),
+        (["--start", "2026-03-06T09:00+07:00", "--days", "1", "--pause", "x"], "START/END"),
+        (
+            [
+                "--start",
+                "2026-03-06T09:00+07:00",
+                "--days",
+                "1",
+                "--pause",
+                "2026-03-06T12:00+07:00/2026-03-06T10:00+07:00",
+            ],
+            "ends before it starts",
+        ),
+        (["--start", "2026-03-06T09:00+07:00", "--days", "0", "--cutoff", "3pm"], "HH:MM"),
+    ],
+)
+def test_calendar_due_bad_input(args: list[str], message: str) -> None:
+    code, out, err = invoke("calendar", "due", *args)
+    assert code == 2 and out == ""
+    assert message in err
+
+
+def test_calendar_working_time() -> None:
+    code, out, _ = invoke(
+        "calendar",
+        "working-time",
+        "--start",
+        "2026-08-20T09:00+07:00",
+        "--end",
+        "2026-09-03T09:00+07:00",
+    )
+    assert code == 0 and out == "64\n"
+
+
+def test_calendar_days_lists_sources() -> None:
+    code, out, _ = invoke("calendar", "days", "--year", "2026", "--format", "json")
+    days = {d["date"]: d for d in json.loads(out)}
+    assert code == 0
+    assert days["2026-02-17"]["kind"] == "day_off" and days["2026-02-17"]["source"] == "package"
+    assert days["2026-08-22"]["kind"] == "working_day"
+    assert "override" in days["2026-08-22"]["source"]
+    code, out, _ = invoke("calendar", "days", "--year", "2026")
+    assert "2026-08-31" in out and "working_day" in out
+
+
+def test_a_broken_calendar_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "calendar.yaml"
+    bad.write_text("overrides:\n  - {date: 2026-02-10, kind: holiday}\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["calendar", "days", "--year", "2026"], env={"LIENTHONG_CALENDAR_FILE": str(bad)}
+    )
+    assert result.exit_code == 2
+    assert "overrides[0].kind" in result.stderr

@@ -18,6 +18,7 @@ from workflow.errors import (
     GuardRejected,
     InvalidDossier,
     InvalidPayload,
+    NaiveDatetime,
     TriggerNotAllowed,
     UnknownProcedure,
 )
@@ -232,12 +233,12 @@ def test_open_rejects_bad_input(engine: Engine, officer: Actor) -> None:
         _birth(engine, officer, channel="post")
     with pytest.raises(InvalidDossier, match="unknown channel 'fax'"):
         _birth(engine, officer, channel="fax")
-    with pytest.raises(InvalidDossier, match="has no timezone"):
+    with pytest.raises(NaiveDatetime, match="has no timezone"):
         _birth(engine, officer, received_at=dt.datetime(2026, 3, 2, 9, 0))
     with pytest.raises(UnknownProcedure, match=r"unknown procedure code '9\.999999'"):
         engine.open(
             code="X", procedure="9.999999", channel="online", applicant_ref="R", actor=officer
         )
     dossier = _birth(engine, officer)
-    with pytest.raises(InvalidDossier, match="has no timezone"):
+    with pytest.raises(NaiveDatetime, match="has no timezone"):
         engine.fire(dossier, "withdraw", actor=officer, at=dt.datetime(2026, 3, 2, 10, 0))
