@@ -1,4 +1,4 @@
-"""The composition root: settings from the environment, and the engine built from them.
+"""The composition root: settings from the environment, and the application built from them.
 
 Nothing here runs at import time; :func:`bootstrap` does the wiring when called.
 """
@@ -11,21 +11,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.clock import SystemClock
+from adapters.store.database import current_revision
+from adapters.store.pii import Keyring, load_secret
+from adapters.store.store import SqlStore
 from procedures import CATALOGUE_DIR, DEFAULT_AGENCIES, load_agencies, load_catalogue
 from procedures.calendar_file import DEFAULT_CALENDAR, load_calendar
 from workflow.calendar import WorkingCalendar
 from workflow.catalogue import Catalogue
 from workflow.engine import Engine
+from workflow.errors import StoreUnavailable
 from workflow.ports import Clock
+from workflow.sla import SlaPolicy
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Where the engine finds its data. Every field has an embedded default."""
+    """Where the engine finds its data and its database. Every field has an embedded default."""
 
     procedures_dir: Path = CATALOGUE_DIR
     agencies_file: Path = DEFAULT_AGENCIES
     calendar_file: Path = DEFAULT_CALENDAR
+    var_dir: Path = Path("var")
+    database_url: str | None = None
+    secret_key: str | None = None
+    risk_share: float = 0.2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -35,17 +44,32 @@ class Settings:
             procedures_dir=Path(env.get("LIENTHONG_PROCEDURES_DIR", str(CATALOGUE_DIR))),
             agencies_file=Path(env.get("LIENTHONG_AGENCIES_FILE", str(DEFAULT_AGENCIES))),
             calendar_file=Path(env.get("LIENTHONG_CALENDAR_FILE", str(DEFAULT_CALENDAR))),
+            var_dir=Path(env.get("LIENTHONG_VAR_DIR", "var")),
+            database_url=env.get("LIENTHONG_DATABASE_URL") or None,
+            secret_key=env.get("LIENTHONG_SECRET_KEY") or None,
+            risk_share=float(env.get("LIENTHONG_RISK_SHARE", "0.2")),
         )
+
+    @property
+    def embedded(self) -> bool:
+        """True when no database URL is given: SQLite under ``var_dir``."""
+        return self.database_url is None
+
+    @property
+    def url(self) -> str:
+        """The database URL in use."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'lienthong.sqlite3'}"
 
 
 @dataclass(frozen=True, slots=True)
 class App:
-    """The wired engine and what it was built from."""
+    """The wired application."""
 
     settings: Settings
     catalogue: Catalogue
     calendar: WorkingCalendar
     engine: Engine
+    store: SqlStore
 
 
 def load(settings: Settings) -> Catalogue:
@@ -54,10 +78,29 @@ def load(settings: Settings) -> Catalogue:
     return load_catalogue(settings.procedures_dir, agencies)
 
 
+def open_store(settings: Settings) -> SqlStore:
+    """The store named by ``settings`` (nothing connects yet)."""
+    secret = load_secret(settings.secret_key, settings.var_dir / "secret.key")
+    return SqlStore(settings.url, Keyring(secret))
+
+
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> App:
-    """Build the application from settings (default: the environment)."""
+    """Build the application. Embedded: create and migrate the SQLite file under ``var/``.
+
+    With ``LIENTHONG_DATABASE_URL`` the schema must already be current (``lienthong db
+    upgrade``); either way the catalogue is synchronised into the store.
+    """
     settings = settings or Settings.from_env()
     catalogue = load(settings)
     calendar = load_calendar(settings.calendar_file)
-    engine = Engine(catalogue, clock or SystemClock(), calendar)
-    return App(settings=settings, catalogue=catalogue, calendar=calendar, engine=engine)
+    clock = clock or SystemClock()
+    store = open_store(settings)
+    if settings.embedded:
+        store.upgrade()
+    elif current_revision(store.engine) is None:
+        raise StoreUnavailable(
+            "the database has no lienthong schema yet: run `lienthong db upgrade` first"
+        )
+    store.sync(catalogue, clock.now())
+    engine = Engine(catalogue, clock, calendar, SlaPolicy(risk_share=settings.risk_share))
+    return App(settings, catalogue, calendar, engine, store)

@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters.bootstrap import Settings, load
+from adapters.bootstrap import Settings, bootstrap, load, open_store
+from adapters.clock import SystemClock
+from adapters.store.database import current_revision
 from procedures import load_agencies
 from procedures.calendar_file import load_calendar
 from procedures.loader import catalogue_files, validate_files
@@ -31,6 +33,10 @@ app = typer.Typer(
 procedures_app = typer.Typer(help="The procedure catalogue.", no_args_is_help=True)
 agencies_app = typer.Typer(help="The agency directory.", no_args_is_help=True)
 calendar_app = typer.Typer(help="The working-day calendar and due instants.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
+audit_app = typer.Typer(help="Tamper-evidence of the control sheet.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 app.add_typer(procedures_app, name="procedures")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(calendar_app, name="calendar")
@@ -333,16 +339,54 @@ def calendar_days(
     out.print(table)
 
 
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations to the database, then store the catalogue's versions."""
+    settings = Settings.from_env()
+    try:
+        catalogue = load(settings)
+        store = open_store(settings)
+        store.upgrade()
+        report = store.sync(catalogue, SystemClock().now())
+        revision = current_revision(store.engine)
+    except WorkflowError as error:
+        raise _fail(error) from None
+    out.print(
+        f"{store!r} at revision {revision}; {report.new_versions} new procedure versions "
+        f"frozen ({report.known_versions} already), {report.agencies} agencies"
+    )
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain of every dossier's control sheet; exit 1 at the first broken link."""
+    try:
+        report = open_store(Settings.from_env()).verify()
+    except WorkflowError as error:
+        raise _fail(error) from None
+    if report.broken is not None:
+        err.print(f"broken link: {report.broken}", style="bold red", highlight=False)
+        err.print(f"checked {report.dossiers} dossiers and {report.events} events up to it")
+        raise typer.Exit(1)
+    out.print(f"chain intact: {report.dossiers} dossiers, {report.events} events")
+
+
 @app.command("run")
 def run() -> None:
-    """The engine's main job on embedded defaults: for now, the catalogue report."""
-    catalogue = _catalogue()
+    """The engine's main job on embedded defaults: for now, the store and catalogue report."""
+    try:
+        application = bootstrap()
+        dossiers = application.store.count_dossiers()
+    except WorkflowError as error:
+        raise _fail(error) from None
+    catalogue = application.catalogue
     today = dt.date.today()
     versions = sum(len(catalogue.versions(code)) for code in catalogue.codes())
     out.print(
         f"[bold green]lienthong[/]: catalogue loaded and checked: {len(catalogue.codes())} "
         f"procedures, {versions} versions, {len(catalogue.agencies)} agencies"
     )
+    out.print(f"store: {application.store!r}, schema current, {dossiers} dossiers")
     out.print(_procedures_table(catalogue.current(on=today), f"Procedures in force on {today}"))
 
 

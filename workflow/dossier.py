@@ -55,10 +55,16 @@ class Dossier:
     """A citizen's or business's request under one procedure version.
 
     ``applicant_ref`` is a reference the applicant can quote (a receipt number or a keyed
-    pseudonym); never a citizen identity number, which is personal data (Decree 13/2023).
+    pseudonym); never a citizen identity number. ``applicant_id`` is that identity number, personal
+    data under Decree 13/2023: it is never printed (``repr`` leaves it out), and the store keeps it
+    only encrypted and as a keyed pseudonym.
 
-    ``due_at`` is the current appointment (return) date, kept up to date by the engine from the
-    SLA clock; ``reset_due_at`` is the new return date of an apology (form 04), given at
+    ``version`` is the store's optimistic-concurrency counter: the version read; a save succeeds
+    only if nobody saved a newer one meanwhile.
+
+    ``clock_started_at``, ``due_at``, ``finished_at`` and ``verdict`` are kept up to date by the
+    engine from the SLA clock (they can all be derived from the history; they are kept so that
+    the store can index and query them). ``due_at`` is the current appointment (return) date; ``reset_due_at`` is the new return date of an apology (form 04), given at
     ``reset_at``; ``due_resets`` counts such resets (at most one).
     """
 
@@ -78,10 +84,14 @@ class Dossier:
     fee_paid: bool = False
     result_ref: str | None = None
     result_electronic: bool = False
+    clock_started_at: dt.datetime | None = None
     due_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    verdict: str | None = None
     due_resets: int = 0
     reset_at: dt.datetime | None = None
     reset_due_at: dt.datetime | None = None
+    applicant_id: str | None = field(default=None, repr=False)
     version: int = 0
     history: list[ControlEvent] = field(default_factory=list)
 

@@ -12,7 +12,16 @@ from workflow.definition import Channel, NationalStatus, ProcedureDefinition
 from workflow.dossier import Actor, ControlEvent, Dossier
 from workflow.errors import DueResetRefused, InvalidDossier
 from workflow.ports import Clock
-from workflow.sla import DossierClock, SlaPolicy, StepClock, dossier_clock, due_at, step_clocks
+from workflow.sla import (
+    DossierClock,
+    SlaPolicy,
+    StepClock,
+    Verdict,
+    dossier_clock,
+    due_at,
+    step_clocks,
+    verdict,
+)
 
 #: Trigger name recorded on the first control-sheet row of every dossier.
 RECEIVE = "receive"
@@ -20,6 +29,7 @@ RECEIVE = "receive"
 APOLOGISE = "apologise"
 _aware = require_aware
 _SUPPLEMENT, _FEE = NationalStatus.SUPPLEMENT_REQUESTED, NationalStatus.FEE_REQUESTED
+_FINISHED, _RETURNED = NationalStatus.FINISHED, NationalStatus.RESULT_RETURNED
 
 
 class Engine:
@@ -126,15 +136,23 @@ class Engine:
         before = dossier.status
         event = machine.fire(dossier, trigger, actor=actor, at=instant, note=note, payload=payload)
         # the due instant moves only when the clock starts and when a pause ends
-        if event.status is NationalStatus.ACCEPTED and dossier.due_at is None:
+        status = event.status
+        if status is NationalStatus.ACCEPTED and dossier.due_at is None:
             definition = machine.definition
             dossier.due_at = self.calendar.due(
                 instant, definition.limit_days, cutoff=definition.cutoff
             )
-        elif (
-            before is NationalStatus.SUPPLEMENT_REQUESTED or before is NationalStatus.FEE_REQUESTED
-        ):
+            dossier.clock_started_at = self.calendar.clock_start(
+                instant, same_day=definition.limit_days == 0, cutoff=definition.cutoff
+            )
+        elif before is _SUPPLEMENT or before is _FEE:
             dossier.due_at = due_at(dossier, machine.definition, self.calendar, instant)
+        elif (status is _FINISHED or status is _RETURNED) and dossier.finished_at is None:
+            dossier.finished_at = instant
+            if dossier.due_at is not None:
+                judged = verdict(instant, dossier.due_at, self.calendar)
+                late = dossier.supplement_requests > 1  # Decision 766
+                dossier.verdict = (Verdict.LATE if late else judged).value
         return event
 
     def clock_of(self, dossier: Dossier, at: dt.datetime | None = None) -> DossierClock:

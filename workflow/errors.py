@@ -12,6 +12,11 @@ Every error a caller can meet names what was wrong and what to do about it. The 
     │   ├── InvalidLimit         a limit that is negative or not a whole number of half days
     │   ├── InvalidPause         a pause that ends before it starts or overlaps another
     │   └── DueResetRefused      the return date was already reset once
+    ├── StoreError               the store could not do what was asked; nothing was written
+    │   ├── DossierNotFound      no dossier with that code
+    │   ├── ConcurrentUpdate     another writer changed the dossier first: reload and retry
+    │   ├── CatalogueMismatch    a stored procedure version differs from its file
+    │   └── StoreUnavailable     the database cannot be reached or refused the connection
     └── TransitionError          a trigger could not be applied; the dossier is left unchanged
         ├── TriggerNotAllowed    the trigger is not allowed in the dossier's current state
         ├── GuardRejected        every transition of the trigger was refused by a guard
@@ -84,6 +89,26 @@ class InvalidPause(CalendarError):
 
 class DueResetRefused(CalendarError):
     """The return date of a dossier may be reset once only (form 04)."""
+
+
+class StoreError(WorkflowError):
+    """The store could not do what was asked; the unit of work was rolled back."""
+
+
+class DossierNotFound(StoreError):
+    """No dossier with that code exists."""
+
+
+class ConcurrentUpdate(StoreError):
+    """Another writer changed the dossier since it was read. Reload it and try again."""
+
+
+class CatalogueMismatch(StoreError):
+    """A procedure version in the store differs from the file of the same code and version."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached, or refused the connection."""
 
 
 class TransitionError(WorkflowError):

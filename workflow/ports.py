@@ -1,12 +1,17 @@
 """Ports: the small abstract classes through which the core reaches the outside world.
 
-``adapters`` implements them; tests subclass them with fakes.
+``adapters`` implements them (SQLAlchemy store, in-memory store, system clock); tests subclass
+them with fakes.
 """
 
 from __future__ import annotations
 
 import abc
 import datetime as dt
+from types import TracebackType
+from typing import Self
+
+from workflow.dossier import Dossier
 
 
 class Clock(abc.ABC):
@@ -15,3 +20,58 @@ class Clock(abc.ABC):
     @abc.abstractmethod
     def now(self) -> dt.datetime:
         """The current instant, timezone-aware."""
+
+
+class DossierRepository(abc.ABC):
+    """Dossiers by code, with their full control sheet."""
+
+    @abc.abstractmethod
+    def add(self, dossier: Dossier) -> None:
+        """Stage a new dossier; it is written when the unit of work commits."""
+
+    @abc.abstractmethod
+    def get(self, code: str) -> Dossier:
+        """The dossier with ``code`` as last committed; raises ``DossierNotFound``.
+
+        The unit of work tracks it: changes made to it are saved on commit, provided nobody
+        saved it meanwhile (otherwise ``ConcurrentUpdate``).
+        """
+
+
+class UnitOfWork(abc.ABC):
+    """One atomic piece of work against the store.
+
+    Use it as a context manager: leaving the block without :meth:`commit` rolls back, so nothing
+    is half-written. Codes allocated with :meth:`next_code` are part of the transaction: a
+    rolled-back submission leaves no gap.
+    """
+
+    dossiers: DossierRepository
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def next_code(self, agency: str, day: dt.date) -> str:
+        """The next dossier code ``{agency}-{yyMMdd}-{NNNN}``: no gap, no duplicate."""
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Write every staged and changed dossier, with their new control-sheet rows."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Forget everything not committed."""
+
+
+def dossier_code(agency: str, day: dt.date, sequence: int) -> str:
+    """``{agency code}-{yyMMdd}-{4-digit daily sequence}``, e.g. ``000.00.01.H26-251125-0001``."""
+    return f"{agency}-{day:%y%m%d}-{sequence:04d}"

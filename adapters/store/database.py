@@ -1,0 +1,113 @@
+"""Engines for SQLite and PostgreSQL, schema upgrades, and translation of driver errors."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, exc, make_url
+
+from workflow.errors import ConcurrentUpdate, StoreUnavailable
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, fit for an error message."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine for ``url``: SQLite (file, WAL, serialised writers) or PostgreSQL (psycopg 3).
+
+    Nothing connects until the engine is first used.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, **options)
+        _sqlite_pragmas(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True, **options)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # a deferred transaction: reads take a WAL snapshot; the first write waits for the
+        # write lock (busy timeout), and a write on a snapshot another writer has since changed
+        # fails at once ("database is locked"), which we report as ConcurrentUpdate
+        connection.exec_driver_sql("BEGIN")
+
+
+@contextlib.contextmanager
+def translated(url: str) -> Iterator[None]:
+    """Translate driver errors: unreachable or failing database into :class:`StoreUnavailable`,
+    a lost race for SQLite's write lock into :class:`ConcurrentUpdate`."""
+    try:
+        yield
+    except (exc.OperationalError, exc.InterfaceError) as error:
+        if "database is locked" in str(error.orig):
+            raise ConcurrentUpdate(
+                "another writer changed the database first (or held it longer than the busy "
+                "timeout); nothing was written: reload and try again"
+            ) from error
+        if getattr(error, "connection_invalidated", False) or _is_connect_error(error):
+            raise StoreUnavailable(
+                f"cannot reach the database at {safe_url(url)}: {_reason(error)}. Check "
+                "LIENTHONG_DATABASE_URL and that the database server is running."
+            ) from error
+        raise StoreUnavailable(
+            f"the database at {safe_url(url)} failed: {_reason(error)}"
+        ) from error
+
+
+def _is_connect_error(error: exc.DBAPIError) -> bool:
+    text = str(error.orig).lower()
+    return any(
+        word in text
+        for word in ("connection", "connect", "unable to open", "could not", "refused", "timeout")
+    )
+
+
+def _reason(error: exc.DBAPIError) -> str:
+    return str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration that runs the package's migrations on ``engine``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (idempotent)."""
+    with translated(str(engine.url)):
+        command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, or ``None`` for an empty database."""
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+
+    with translated(str(engine.url)), engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

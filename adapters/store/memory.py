@@ -1,0 +1,108 @@
+"""An in-memory store with the same contract as the SQL one (for tests and simulation)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import threading
+from types import TracebackType
+from typing import Self
+
+from workflow.dossier import Dossier
+from workflow.errors import ConcurrentUpdate, DossierNotFound
+from workflow.ports import DossierRepository, UnitOfWork, dossier_code
+
+
+class MemoryStore:
+    """Committed dossiers and code sequences, shared by the units of work made from it."""
+
+    def __init__(self) -> None:
+        self.dossiers: dict[str, Dossier] = {}
+        self.sequences: dict[tuple[str, dt.date], int] = {}
+        self.lock = threading.Lock()
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+
+def _content(dossier: Dossier) -> tuple[object, ...]:
+    return tuple(getattr(dossier, name) for name in Dossier.__slots__ if name != "version")
+
+
+class MemoryRepository(DossierRepository):
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.seen: dict[str, tuple[Dossier, int]] = {}
+        self.read: dict[str, tuple[object, ...]] = {}
+
+    def add(self, dossier: Dossier) -> None:
+        self.seen[dossier.code] = (dossier, 0)
+
+    def get(self, code: str) -> Dossier:
+        if code in self.seen:
+            return self.seen[code][0]
+        with self._store.lock:
+            stored = self._store.dossiers.get(code)
+            if stored is None:
+                raise DossierNotFound(f"no dossier with code '{code}'")
+            dossier = copy.deepcopy(stored)
+        self.seen[code] = (dossier, dossier.version)
+        self.read[code] = copy.deepcopy(_content(dossier))
+        return dossier
+
+
+class MemoryUnitOfWork(UnitOfWork):
+    """All-or-nothing commits with the same version check as the SQL store."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.dossiers: MemoryRepository = MemoryRepository(store)
+        self._codes: dict[tuple[str, dt.date], int] = {}
+
+    def __enter__(self) -> Self:
+        self.dossiers = MemoryRepository(self.store)
+        self._codes = {}
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def next_code(self, agency: str, day: dt.date) -> str:
+        with self.store.lock:
+            last = self._codes.get((agency, day), self.store.sequences.get((agency, day), 0))
+        self._codes[(agency, day)] = last + 1
+        return dossier_code(agency, day, last + 1)
+
+    def commit(self) -> None:
+        with self.store.lock:
+            for code, (_, version) in self.dossiers.seen.items():
+                stored = self.store.dossiers.get(code)
+                if (stored.version if stored else 0) != version:
+                    raise ConcurrentUpdate(
+                        f"dossier {code} was changed by another writer since it was read "
+                        f"(version {version}); nothing was written: reload it and try again"
+                    )
+            for key, last in self._codes.items():
+                if self.store.sequences.get(key, 0) >= last:
+                    raise ConcurrentUpdate("another submission took the same dossier code; retry")
+            for code, (dossier, version) in self.dossiers.seen.items():
+                if code in self.dossiers.read and _content(dossier) == self.dossiers.read[code]:
+                    continue  # read, not changed: nothing to write
+                saved = copy.deepcopy(dossier)
+                saved.version = version + 1
+                self.store.dossiers[code] = saved
+                dossier.version = version + 1
+            self.store.sequences.update(self._codes)
+        self.dossiers.seen.clear()
+        self.dossiers.read.clear()
+        self._codes = {}
+
+    def rollback(self) -> None:
+        self.dossiers.seen.clear()
+        self.dossiers.read.clear()
+        self._codes = {}

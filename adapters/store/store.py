@@ -1,0 +1,54 @@
+"""The SQL store as one object: engine, keys, units of work, schema, catalogue sync, audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, func, select
+
+from adapters.store import tables as t
+from adapters.store.audit import AuditReport, verify
+from adapters.store.catalogue_sync import SyncReport, sync_catalogue
+from adapters.store.database import make_engine, safe_url, translated, upgrade
+from adapters.store.pii import Keyring
+from adapters.store.uow import SqlUnitOfWork
+from workflow.catalogue import Catalogue
+
+
+class SqlStore:
+    """Everything the application needs from one database."""
+
+    def __init__(self, url: str, keyring: Keyring, engine: Engine | None = None) -> None:
+        self.url = url
+        self.keyring = keyring
+        self.engine = engine if engine is not None else make_engine(url)
+
+    def __repr__(self) -> str:
+        return f"SqlStore({safe_url(self.url)})"
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A new unit of work (use it in a ``with`` block)."""
+        return SqlUnitOfWork(self.engine, self.keyring)
+
+    def upgrade(self) -> None:
+        """Apply every pending migration."""
+        upgrade(self.engine)
+
+    def sync(self, catalogue: Catalogue, now: dt.datetime) -> SyncReport:
+        """Store the agency directory and freeze new procedure versions."""
+        return sync_catalogue(self.engine, catalogue, now)
+
+    def verify(self) -> AuditReport:
+        """Check the control sheet's hash chain."""
+        return verify(self.engine)
+
+    def count_dossiers(self) -> int:
+        """How many dossiers the store holds."""
+        with translated(self.url), self.engine.connect() as connection:
+            return int(
+                connection.execute(select(func.count()).select_from(t.dossiers)).scalar_one()
+            )
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()

@@ -1,0 +1,206 @@
+"""The tables, as SQLAlchemy Core. Alembic migrations (``migrations/``) create them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Instant(TypeDecorator[dt.datetime]):
+    """A timezone-aware instant, stored in UTC (SQLite keeps no offsets, so we do it ourselves)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+        return value.astimezone(dt.UTC)  # type: ignore[no-any-return]
+
+
+dossiers = Table(
+    "dossiers",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("procedure_code", String(32), nullable=False),
+    Column("procedure_version", String(32), nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("closed", Boolean, nullable=False),
+    Column("agency", String(32), nullable=False),
+    Column("step", String(64)),
+    Column("channel", String(16), nullable=False),
+    Column("applicant_ref", String(64), nullable=False),
+    Column("applicant_key", String(64)),  # keyed pseudonym of the identity number (lookup)
+    Column("applicant_secret", Text),  # the identity number, encrypted
+    Column("received_at", Instant, nullable=False),
+    Column("clock_started_at", Instant),
+    Column("due_at", Instant),
+    Column("finished_at", Instant),
+    Column("verdict", String(16)),
+    Column("pauses", JSON, nullable=False),
+    Column("due_resets", Integer, nullable=False),
+    Column("reset_at", Instant),
+    Column("reset_due_at", Instant),
+    Column("supplement_requests", Integer, nullable=False),
+    Column("fee_due", Integer),
+    Column("fee_paid", Boolean, nullable=False),
+    Column("result_ref", String(128)),
+    Column("result_electronic", Boolean, nullable=False),
+    Column("documents", JSON, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index(
+        "ix_dossiers_open_due",
+        "due_at",
+        postgresql_where=text("NOT closed"),
+        sqlite_where=text("NOT closed"),
+    ),
+    Index(
+        "ix_dossiers_open_agency_due",
+        "agency",
+        "due_at",
+        postgresql_where=text("NOT closed"),
+        sqlite_where=text("NOT closed"),
+    ),
+    Index("ix_dossiers_procedure", "procedure_code", "procedure_version"),
+    Index("ix_dossiers_applicant_key", "applicant_key"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dossier_code", String(64), ForeignKey("dossiers.code"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("trigger", String(64), nullable=False),
+    Column("from_state", String(64)),
+    Column("to_state", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("actor_agency", String(32), nullable=False),
+    Column("agency", String(32), nullable=False),
+    Column("step", String(64)),
+    Column("to_agency", String(32), nullable=False),
+    Column("to_step", String(64)),
+    Column("note", Text),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("dossier_code", "seq"),
+)
+
+dossier_sequences = Table(
+    "dossier_sequences",
+    metadata,
+    Column("agency", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("dossier_code", String(64), nullable=False),
+    Column("from_agency", String(32), nullable=False),
+    Column("to_agency", String(32), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("envelope", JSON, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Instant),
+    Column("published_at", Instant),
+    Column("acknowledged_at", Instant),
+    Column("undeliverable_at", Instant),
+    Index(
+        "ix_outbox_pending",
+        "next_attempt_at",
+        postgresql_where=text("published_at IS NULL"),
+        sqlite_where=text("published_at IS NULL"),
+    ),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("message_id", String(64), primary_key=True),
+    Column("from_agency", String(32), nullable=False),
+    Column("to_agency", String(32), nullable=False),
+    Column("received_at", Instant, nullable=False),
+    Column("receipt", JSON, nullable=False),
+)
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name_vi", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("parent", String(32)),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date),
+    Column("successor", String(32)),
+)
+
+procedure_versions = Table(
+    "procedure_versions",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("version", String(32), primary_key=True),
+    Column("effective_from", Date, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("loaded_at", Instant, nullable=False),
+)
+
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("agency", String(32), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("created_at", Instant, nullable=False),
+    Column("revoked_at", Instant),
+)

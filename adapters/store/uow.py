@@ -1,0 +1,192 @@
+"""The SQLAlchemy unit of work and dossier repository.
+
+A unit of work is one database transaction. Dossiers read through it are tracked; on
+:meth:`SqlUnitOfWork.commit` each changed one is written with
+``UPDATE ... WHERE version = <version read>``, and its new control-sheet rows are appended with
+their hash links. If another writer saved the dossier meanwhile, nothing is written and
+:class:`~workflow.errors.ConcurrentUpdate` is raised: reload and retry (``services.retrying``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine, exc, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.store import tables as t
+from adapters.store.database import translated
+from adapters.store.pii import Keyring
+from adapters.store.records import dossier_row, event_rows, genesis, to_dossier, to_event
+from workflow.dossier import Dossier
+from workflow.errors import ConcurrentUpdate, DossierNotFound, StoreError
+from workflow.ports import DossierRepository, UnitOfWork, dossier_code
+
+
+@dataclass(slots=True)
+class _Tracked:
+    dossier: Dossier
+    version: int  # 0 for a new dossier
+    events: int  # control-sheet rows already stored
+    head: str
+    row: dict[str, Any] | None
+    applicant: tuple[str | None, str | None]
+    identity: str | None
+
+
+class SqlDossierRepository(DossierRepository):
+    """Dossiers of one unit of work."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.tracked: dict[str, _Tracked] = {}
+
+    def add(self, dossier: Dossier) -> None:
+        applicant = self._uow.protect(dossier.applicant_id)
+        self.tracked[dossier.code] = _Tracked(
+            dossier, 0, 0, genesis(dossier.code), None, applicant, dossier.applicant_id
+        )
+
+    def get(self, code: str) -> Dossier:
+        if code in self.tracked:
+            return self.tracked[code].dossier
+        connection = self._uow.connection
+        row = (
+            connection.execute(select(t.dossiers).where(t.dossiers.c.code == code))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise DossierNotFound(f"no dossier with code '{code}'")
+        rows = connection.execute(
+            select(t.events).where(t.events.c.dossier_code == code).order_by(t.events.c.seq)
+        ).mappings()
+        history = [to_event(r) for r in rows]
+        dossier = to_dossier(row, history, self._uow.keyring)
+        applicant = (row["applicant_key"], row["applicant_secret"])
+        snapshot = dossier_row(dossier, row["head_hash"], applicant)
+        self.tracked[code] = _Tracked(
+            dossier,
+            row["version"],
+            len(history),
+            row["head_hash"],
+            snapshot,
+            applicant,
+            dossier.applicant_id,
+        )
+        return dossier
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """A transaction on a SQLAlchemy engine; rolls back unless committed."""
+
+    def __init__(self, engine: Engine, keyring: Keyring) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self._connection: Connection | None = None
+        self.dossiers: SqlDossierRepository = SqlDossierRepository(self)
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise StoreError("the unit of work is not open: use it in a `with` block")
+        return self._connection
+
+    def __enter__(self) -> Self:
+        with translated(str(self.engine.url)):
+            self._connection = self.engine.connect()
+            self._connection.begin()
+        self.dossiers = SqlDossierRepository(self)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def protect(self, identity: str | None) -> tuple[str | None, str | None]:
+        """(pseudonym, token) of an identity number, or (None, None)."""
+        if identity is None:
+            return None, None
+        return self.keyring.pseudonym(identity), self.keyring.encrypt(identity)
+
+    def next_code(self, agency: str, day: dt.date) -> str:
+        seq = t.dossier_sequences
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(seq)
+            .values(agency=agency, day=day, last=1)
+            .on_conflict_do_update(
+                index_elements=[seq.c.agency, seq.c.day], set_={"last": seq.c.last + 1}
+            )
+            .returning(seq.c.last)
+        )
+        with translated(str(self.engine.url)):
+            number = self.connection.execute(statement).scalar_one()
+        return dossier_code(agency, day, number)
+
+    def commit(self) -> None:
+        connection = self.connection
+        saved: list[tuple[_Tracked, str]] = []
+        with translated(str(self.engine.url)):
+            try:
+                for tracked in self.dossiers.tracked.values():
+                    head = self._save(connection, tracked)
+                    if head is not None:
+                        saved.append((tracked, head))
+            except exc.IntegrityError as error:
+                connection.rollback()
+                raise ConcurrentUpdate(
+                    "another writer saved the same dossier at the same time; nothing was "
+                    "written: reload it and try again"
+                ) from error
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+        for tracked, _ in saved:  # only now, so that a failed commit changes nothing in memory
+            tracked.dossier.version = tracked.version + 1
+        self.dossiers.tracked.clear()
+
+    def _save(self, connection: Connection, tracked: _Tracked) -> str | None:
+        """Write one dossier if it changed; its new head hash, or None if unchanged."""
+        dossier = tracked.dossier
+        if dossier.applicant_id != tracked.identity:
+            tracked.applicant = self.protect(dossier.applicant_id)
+            tracked.identity = dossier.applicant_id
+        new_rows, head = event_rows(dossier.code, dossier.history[tracked.events :], tracked.head)
+        row = dossier_row(dossier, head, tracked.applicant)
+        if tracked.version == 0:
+            connection.execute(t.dossiers.insert(), [{**row, "version": 1}])
+        elif new_rows or row != tracked.row:
+            done = connection.execute(
+                update(t.dossiers)
+                .where(t.dossiers.c.code == dossier.code, t.dossiers.c.version == tracked.version)
+                .values(**row, version=tracked.version + 1)
+            )
+            if done.rowcount != 1:
+                raise ConcurrentUpdate(
+                    f"dossier {dossier.code} was changed by another writer since it was read "
+                    f"(version {tracked.version}); nothing was written: reload it and try again"
+                )
+        else:
+            return None
+        if new_rows:
+            connection.execute(t.events.insert(), new_rows)
+        return head
+
+    def rollback(self) -> None:
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.rollback()
+        self.dossiers.tracked.clear()

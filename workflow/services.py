@@ -1,0 +1,108 @@
+"""Handlers: each takes a frozen command, does one unit of work, and commits it or nothing.
+
+Entry points (HTTP, CLI, queue consumers) only translate their input into these commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from workflow.calendar import require_aware
+from workflow.definition import Channel
+from workflow.dossier import Actor, ControlEvent, Dossier
+from workflow.engine import Engine
+from workflow.errors import ConcurrentUpdate, InvalidDossier
+from workflow.ports import UnitOfWork
+
+T = TypeVar("T")
+_IDENTITY = re.compile(r"^(\d{9}|\d{12})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """Receive a new dossier."""
+
+    procedure: str
+    channel: Channel | str
+    applicant_ref: str
+    actor: Actor
+    applicant_id: str | None = field(default=None, repr=False)
+    documents: tuple[str, ...] = ()
+    received_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """Fire a trigger on a dossier, optionally only if it is still at ``expected_version``."""
+
+    code: str
+    trigger: str
+    actor: Actor
+    note: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    expected_version: int | None = None
+    at: dt.datetime | None = None
+
+
+def submit(command: Submit, uow: UnitOfWork, engine: Engine) -> Dossier:
+    """Allocate the next dossier code of the receiving agency and store the new dossier."""
+    if command.applicant_id is not None and not _IDENTITY.match(command.applicant_id):
+        raise InvalidDossier(
+            "the applicant identity number must be 9 or 12 digits (CMND or CCCD); "
+            "the value given was not"
+        )
+    received = require_aware(command.received_at or engine.clock.now(), "received_at")
+    local_day = received.astimezone(engine.calendar.tz).date()
+    definition = engine.catalogue.get(command.procedure, on=local_day)
+    with uow:
+        code = uow.next_code(definition.steps[0].agency, local_day)
+        dossier = engine.open(
+            code=code,
+            procedure=definition.code,
+            version=definition.version,
+            channel=command.channel,
+            applicant_ref=command.applicant_ref,
+            actor=command.actor,
+            documents=command.documents,
+            received_at=received,
+        )
+        dossier.applicant_id = command.applicant_id
+        uow.dossiers.add(dossier)
+        uow.commit()
+    return dossier
+
+
+def act(command: Act, uow: UnitOfWork, engine: Engine) -> tuple[Dossier, ControlEvent]:
+    """Load the dossier, fire the trigger, save the dossier and its new control-sheet row."""
+    with uow:
+        dossier = uow.dossiers.get(command.code)
+        if command.expected_version is not None and dossier.version != command.expected_version:
+            raise ConcurrentUpdate(
+                f"dossier {command.code} is at version {dossier.version}, not the expected "
+                f"{command.expected_version}: reload it and decide again"
+            )
+        event = engine.fire(
+            dossier,
+            command.trigger,
+            actor=command.actor,
+            note=command.note,
+            payload=command.payload,
+            at=command.at,
+        )
+        uow.commit()
+    return dossier, event
+
+
+def retrying(work: Callable[[], T], attempts: int = 5) -> T:
+    """Run ``work`` (a whole unit of work) again when another writer got there first."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except ConcurrentUpdate:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
