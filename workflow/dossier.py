@@ -64,8 +64,9 @@ class Dossier:
 
     ``clock_started_at``, ``due_at``, ``finished_at`` and ``verdict`` are kept up to date by the
     engine from the SLA clock (they can all be derived from the history; they are kept so that
-    the store can index and query them). ``due_at`` is the current appointment (return) date; ``reset_due_at`` is the new return date of an apology (form 04), given at
-    ``reset_at``; ``due_resets`` counts such resets (at most one).
+    the store can index and query them). ``due_at`` is the current appointment (return) date;
+    ``reset_due_at`` is the new return date of an apology (form 04), given at ``reset_at``;
+    ``due_resets`` counts such resets (at most one).
     """
 
     code: str

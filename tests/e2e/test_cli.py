@@ -33,6 +33,7 @@ def test_run_prints_the_catalogue_report() -> None:
     code, out, _ = invoke("run")
     assert code == 0
     assert "10 procedures, 20 versions" in out
+    assert "store: SqlStore(sqlite:///" in out
     for procedure in ("2.000986", "1.001612", "HN-XD-NORL", "HN-DD-CGCN", "2.000815"):
         assert procedure in out
 

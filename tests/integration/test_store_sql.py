@@ -1,0 +1,209 @@
+"""What only the SQL stores promise: the hash chain, encrypted identities, real concurrency,
+migrations that match the tables, frozen procedure versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select, text, update
+
+from adapters.store import tables as t
+from adapters.store.store import SqlStore
+from procedures.calendar_file import load_calendar
+from tests.conftest import VN, FixedClock
+from workflow.catalogue import Catalogue
+from workflow.dossier import Actor
+from workflow.engine import Engine
+from workflow.errors import CatalogueMismatch
+from workflow.services import Act, Submit, act, retrying, submit
+
+LINKED = "2.000986"
+PAPERS = ("birth_declaration", "birth_certificate", "residence_declaration")
+IDENTITY = "001203000123"
+
+
+@pytest.fixture
+def engine(catalogue: Catalogue) -> Engine:
+    return Engine(catalogue, FixedClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=VN)), load_calendar())
+
+
+def _new(sql: SqlStore, engine: Engine, officer: Actor, identity: str | None = None) -> str:
+    command = Submit(LINKED, "online", "REF", officer, applicant_id=identity, documents=PAPERS)
+    return submit(command, sql.unit_of_work(), engine).code
+
+
+def _walk(sql: SqlStore, engine: Engine, officer: Actor, code: str) -> None:
+    for trigger in ("accept", "hand_over", "hand_over"):
+        act(Act(code, trigger, officer), sql.unit_of_work(), engine)
+
+
+def test_migrations_create_exactly_the_tables(sql: SqlStore) -> None:
+    with sql.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), t.metadata)
+    assert diff == []
+
+
+def test_audit_chain_intact_then_tampered(sql: SqlStore, engine: Engine, officer: Actor) -> None:
+    codes = [_new(sql, engine, officer) for _ in range(3)]
+    for code in codes:
+        _walk(sql, engine, officer, code)
+    report = sql.verify()
+    assert (report.dossiers, report.events, report.broken) == (3, 12, None)
+
+    with sql.engine.begin() as connection:  # someone edits a note in the database
+        connection.execute(
+            update(t.events)
+            .where(t.events.c.dossier_code == codes[1], t.events.c.seq == 3)
+            .values(note="edited later")
+        )
+    broken = sql.verify().broken
+    assert broken is not None and (broken.dossier, broken.seq) == (codes[1], 3)
+    assert "changed after it was written" in broken.reason
+
+
+def test_audit_finds_a_removed_last_event(sql: SqlStore, engine: Engine, officer: Actor) -> None:
+    code = _new(sql, engine, officer)
+    _walk(sql, engine, officer, code)
+    with sql.engine.begin() as connection:
+        connection.execute(
+            t.events.delete().where(t.events.c.dossier_code == code, t.events.c.seq == 4)
+        )
+    broken = sql.verify().broken
+    assert broken is not None and broken.dossier == code and broken.seq is None
+    assert "last events were removed" in broken.reason
+
+
+def test_audit_finds_a_removed_middle_event(sql: SqlStore, engine: Engine, officer: Actor) -> None:
+    code = _new(sql, engine, officer)
+    _walk(sql, engine, officer, code)
+    with sql.engine.begin() as connection:
+        connection.execute(
+            t.events.delete().where(t.events.c.dossier_code == code, t.events.c.seq == 2)
+        )
+    broken = sql.verify().broken
+    assert broken is not None and (broken.seq, broken.reason) == (
+        2,
+        "missing: found event 3 instead",
+    )
+
+
+def test_identity_numbers_are_never_stored_in_clear(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    code = _new(sql, engine, officer, identity=IDENTITY)
+    _walk(sql, engine, officer, code)
+    with sql.engine.connect() as connection:
+        for table in t.metadata.sorted_tables:
+            for row in connection.execute(select(table)):
+                assert IDENTITY not in repr(tuple(row)), table.name
+        key = connection.execute(select(t.dossiers.c.applicant_key)).scalar_one()
+    assert key == sql.keyring.pseudonym(IDENTITY)  # findable by its pseudonym
+    with sql.unit_of_work() as uow:
+        dossier = uow.dossiers.get(code)
+    assert dossier.applicant_id == IDENTITY
+    assert IDENTITY not in repr(dossier)
+
+
+def test_a_malformed_identity_number_is_refused_without_echoing_it(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    from workflow.errors import InvalidDossier  # noqa: PLC0415
+
+    with pytest.raises(InvalidDossier) as caught:
+        _new(sql, engine, officer, identity="00120300012X")
+    assert "9 or 12 digits" in str(caught.value) and "00120300012X" not in str(caught.value)
+    assert sql.count_dossiers() == 0
+
+
+def _threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            work(index)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_concurrent_submissions_get_unique_gapless_codes(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    codes: list[str] = []
+
+    def work(_: int) -> None:
+        for _ in range(5):
+            codes.append(retrying(lambda: _new(sql, engine, officer)))
+
+    assert _threads(8, work) == []
+    numbers = sorted(int(code.rsplit("-", 1)[1]) for code in codes)
+    assert numbers == list(range(1, 41))
+    assert sql.count_dossiers() == 40
+
+
+def test_concurrent_writers_lose_no_update(sql: SqlStore, engine: Engine, officer: Actor) -> None:
+    code = _new(sql, engine, officer)
+    for trigger in ("accept", "hand_over"):
+        act(Act(code, trigger, officer), sql.unit_of_work(), engine)
+
+    def one_round(index: int) -> None:
+        def work() -> None:
+            with sql.unit_of_work() as uow:
+                dossier = uow.dossiers.get(code)
+                engine.fire(dossier, "request_supplement", actor=officer, note=f"writer {index}")
+                engine.fire(
+                    dossier, "supply", actor=officer, payload={"documents": [f"paper_{index}"]}
+                )
+                uow.commit()
+
+        retrying(work, attempts=50)
+
+    assert _threads(6, one_round) == []
+    with sql.unit_of_work() as uow:
+        dossier = uow.dossiers.get(code)
+    assert {f"paper_{i}" for i in range(6)} <= set(dossier.documents)
+    assert dossier.supplement_requests == 6
+    assert len(dossier.history) == 3 + 12 and dossier.version == 3 + 6
+    assert sql.verify().broken is None
+
+
+def test_a_stored_procedure_version_is_frozen(sql: SqlStore, catalogue: Catalogue) -> None:
+    now = dt.datetime(2026, 3, 2, 9, tzinfo=VN)
+    first = sql.sync(catalogue, now)
+    assert first.new_versions == 20 and first.agencies == 21
+    again = sql.sync(catalogue, now)
+    assert (again.new_versions, again.known_versions) == (0, 20)
+    definition = catalogue.get("1.001193", version="2025")
+    changed = definition.model_copy(update={"limit_days": 1.0})
+    edited = Catalogue(
+        [
+            changed,
+            *(d for c in catalogue.codes() for d in catalogue.versions(c) if d is not definition),
+        ],
+        catalogue.agencies,
+    )
+    with pytest.raises(CatalogueMismatch, match=r"1\.001193@2025 .* give the changed file a new"):
+        sql.sync(edited, now)
+    with sql.engine.connect() as connection:
+        limit = connection.execute(
+            text(
+                "SELECT definition FROM procedure_versions WHERE code = '1.001193' "
+                "AND version = '2025'"
+            )
+        ).scalar_one()
+    assert (limit if isinstance(limit, dict) else __import__("json").loads(limit))[
+        "limit_days"
+    ] == 0
