@@ -51,10 +51,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        # a deferred transaction: reads take a WAL snapshot; the first write waits for the
-        # write lock (busy timeout), and a write on a snapshot another writer has since changed
-        # fails at once ("database is locked"), which we report as ConcurrentUpdate
-        connection.exec_driver_sql("BEGIN")
+        # SQLite has one writer at a time. Take the write lock when the unit of work begins
+        # (waiting up to the busy timeout), so that a unit of work never reads a snapshot that
+        # another writer then invalidates: writers queue instead of failing.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextlib.contextmanager

@@ -170,10 +170,12 @@ class SqlUnitOfWork(UnitOfWork):
         if tracked.version == 0:
             connection.execute(t.dossiers.insert(), [{**row, "version": 1}])
         elif new_rows or row != tracked.row:
+            before = tracked.row or {}
+            changed = {name: value for name, value in row.items() if before.get(name) != value}
             done = connection.execute(
                 update(t.dossiers)
                 .where(t.dossiers.c.code == dossier.code, t.dossiers.c.version == tracked.version)
-                .values(**row, version=tracked.version + 1)
+                .values(**changed, version=tracked.version + 1)
             )
             if done.rowcount != 1:
                 raise ConcurrentUpdate(

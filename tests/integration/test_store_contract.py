@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 
@@ -105,6 +107,11 @@ def test_stale_expected_version_is_a_conflict(
 def test_two_writers_one_wins_the_other_retries(
     backend: Backend, engine: Engine, officer: Actor
 ) -> None:
+    if backend.name == "sqlite":
+        # SQLite has one writer at a time (BEGIN IMMEDIATE): the second writer queues behind
+        # the first and then sees its change, so no update is lost either
+        _sqlite_writers_queue(backend, engine, officer)
+        return
     code = _submit(backend, engine, officer)
     act(Act(code, "accept", officer), backend.uow(), engine)
     act(Act(code, "hand_over", officer), backend.uow(), engine)
@@ -131,6 +138,20 @@ def test_two_writers_one_wins_the_other_retries(
     assert stored.version == 5
 
 
+def test_a_writer_that_read_an_old_version_is_refused(
+    backend: Backend, engine: Engine, officer: Actor
+) -> None:
+    """The API's case: read in one request, act in another with the version read."""
+    code = _submit(backend, engine, officer)
+    with backend.uow() as uow:
+        seen = uow.dossiers.get(code).version
+    act(Act(code, "accept", officer), backend.uow(), engine)  # someone else acts first
+    with pytest.raises(ConcurrentUpdate, match="reload it"):
+        act(Act(code, "refuse", officer, note="x", expected_version=seen), backend.uow(), engine)
+    with backend.uow() as uow:
+        assert uow.dossiers.get(code).state == "accepted"
+
+
 def test_reading_without_change_does_not_bump_the_version(
     backend: Backend, engine: Engine, officer: Actor
 ) -> None:
@@ -145,3 +166,36 @@ def test_reading_without_change_does_not_bump_the_version(
 def test_unknown_dossier(backend: Backend) -> None:
     with backend.uow() as uow, pytest.raises(DossierNotFound, match="'nope'"):
         uow.dossiers.get("nope")
+
+
+def _sqlite_writers_queue(backend: Backend, engine: Engine, officer: Actor) -> None:
+    code = _submit(backend, engine, officer)
+    act(Act(code, "accept", officer), backend.uow(), engine)
+    first_has_read = threading.Event()
+    order: list[str] = []
+
+    def first() -> None:
+        with backend.uow() as uow:
+            dossier = uow.dossiers.get(code)
+            first_has_read.set()
+            time.sleep(0.3)  # the second writer tries meanwhile, and must wait
+            engine.fire(dossier, "hand_over", actor=officer)
+            uow.commit()
+            order.append("first")
+
+    def second() -> None:
+        first_has_read.wait()
+        with backend.uow() as uow:
+            dossier = uow.dossiers.get(code)  # sees the first writer's change
+            order.append(f"second saw {dossier.state}")
+            engine.fire(dossier, "hand_over", actor=officer)
+            uow.commit()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert order == ["first", "second saw birth_registration"]
+    with backend.uow() as uow:
+        assert uow.dossiers.get(code).state == "residence_registration"

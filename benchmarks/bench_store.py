@@ -1,0 +1,256 @@
+"""Committed actions per second on SQLite and PostgreSQL, against the raw SQLAlchemy Core floor.
+
+An action is what a back office does all day: load a dossier (row and control sheet), fire a
+trigger, append its control-sheet row (hash-chained), update the dossier with its version check,
+commit. The floor writes the same rows with the same number of commits in bare Core: select the
+dossier row, insert one event row, update the dossier row, commit.
+
+    python -m benchmarks.bench_store [--actions N] [--dossiers D] [--threads T]
+        [--postgres URL] [--skip-postgres]
+
+Each backend gets a fresh store (a SQLite file in a temporary folder; a new PostgreSQL database,
+dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, make_url, select, text, update
+
+from adapters.store import tables as t
+from adapters.store.pii import Keyring
+from adapters.store.store import SqlStore
+from procedures import load_catalogue
+from procedures.calendar_file import load_calendar
+from workflow.calendar import VIETNAM
+from workflow.dossier import Actor
+from workflow.engine import Engine
+from workflow.ports import Clock
+from workflow.services import Act, Submit, act, submit
+
+PROCEDURE = "1.001193"
+CYCLE = ("request_supplement", "supply")
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=VIETNAM)
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+class _Clock(Clock):
+    def now(self) -> dt.datetime:
+        return START
+
+
+@dataclass(frozen=True)
+class Result:
+    backend: str
+    side: str
+    actions: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.actions / self.seconds
+
+
+@contextlib.contextmanager
+def postgres_database(url: str) -> Iterator[str]:
+    """A new database on the server of ``url``, dropped afterwards."""
+    base = make_url(url).set(drivername="postgresql+psycopg")
+    name = f"lienthong_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _prepare(store: SqlStore, engine: Engine, count: int) -> list[str]:
+    officer = Actor("bench", "000.00.71.H26")
+    papers = ("declaration", "birth_certificate")
+    codes = []
+    for _ in range(count):
+        dossier = submit(
+            Submit(PROCEDURE, "counter", "R", officer, documents=papers),
+            store.unit_of_work(),
+            engine,
+        )
+        for trigger in ("accept", "hand_over"):
+            act(Act(dossier.code, trigger, officer), store.unit_of_work(), engine)
+        codes.append(dossier.code)
+    return codes
+
+
+def _in_threads(threads: int, total: int, one: Callable[[int], None]) -> float:
+    """Run ``one(i)`` for i in range(total), split over ``threads``; wall seconds."""
+
+    def worker(offset: int) -> None:
+        for i in range(offset, total, threads):
+            one(i)
+
+    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    started = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def _engine_side(
+    store: SqlStore, engine: Engine, codes: list[str], actions: int, threads: int
+) -> float:
+    """Each action is the ``act`` handler's unit of work: load, fire, append, update, commit."""
+    officer = Actor("bench", "000.00.71.H26")
+
+    def one(i: int) -> None:
+        with store.unit_of_work() as uow:
+            dossier = uow.dossiers.get(codes[i % len(codes)])
+            if dossier.state == "registration":
+                engine.fire(dossier, "request_supplement", actor=officer, note="n")
+            else:
+                engine.fire(dossier, "supply", actor=officer, payload={"documents": [f"p{i}"]})
+            uow.commit()
+
+    return _in_threads(threads, actions, one)
+
+
+def _floor_side(store: SqlStore, codes: list[str], actions: int, threads: int) -> float:
+    """Bare Core: the same rows, the same commits, no engine, no repository."""
+    with store.engine.connect() as connection:
+        seqs = dict(
+            connection.execute(
+                select(t.events.c.dossier_code, func.max(t.events.c.seq)).group_by(
+                    t.events.c.dossier_code
+                )
+            ).all()
+        )
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        code = codes[i % len(codes)]
+        with lock:
+            seqs[code] += 1
+            seq = seqs[code]
+        with store.engine.connect() as connection:
+            row = connection.execute(
+                select(t.dossiers.c.version).where(t.dossiers.c.code == code)
+            ).one()
+            digest = hashlib.sha256(f"{code}{seq}".encode()).hexdigest()
+            connection.execute(
+                t.events.insert(),
+                [
+                    {
+                        "dossier_code": code,
+                        "seq": seq,
+                        "at": START,
+                        "trigger": "supply",
+                        "from_state": "registration_supplement",
+                        "to_state": "registration",
+                        "status": 4,
+                        "actor": "bench",
+                        "actor_agency": "000.00.71.H26",
+                        "agency": "000.00.71.H26",
+                        "step": "registration",
+                        "to_agency": "000.00.71.H26",
+                        "to_step": "registration",
+                        "note": "n",
+                        "prev_hash": digest,
+                        "hash": digest,
+                    }
+                ],
+            )
+            connection.execute(
+                update(t.dossiers)
+                .where(t.dossiers.c.code == code, t.dossiers.c.version == row.version)
+                .values(head_hash=digest, version=row.version + 1)
+            )
+            connection.commit()
+
+    return _in_threads(threads, actions, one)
+
+
+def bench_backend(
+    name: str, url: str, *, actions: int, dossiers: int, threads: int
+) -> list[Result]:
+    store = SqlStore(url, Keyring(bytes(range(32))))
+    try:
+        store.upgrade()
+        engine = Engine(load_catalogue(), _Clock(), load_calendar())
+        codes = _prepare(store, engine, dossiers)
+        _engine_side(store, engine, codes, min(actions, 200), threads)  # warm up
+        results = []
+        for _ in range(2):  # interleave, keep the best of each
+            results.append(
+                Result(
+                    name,
+                    "lienthong (uow + engine)",
+                    actions,
+                    _engine_side(store, engine, codes, actions, threads),
+                )
+            )
+            results.append(
+                Result(name, "Core floor", actions, _floor_side(store, codes, actions, threads))
+            )
+        best: dict[str, Result] = {}
+        for r in results:
+            if r.side not in best or r.seconds < best[r.side].seconds:
+                best[r.side] = r
+        return list(best.values())
+    finally:
+        store.close()
+
+
+def run(
+    actions: int = 3000, dossiers: int = 300, threads: int = 4, postgres: str | None = DEFAULT_PG
+) -> list[Result]:
+    """Both sides on SQLite, then on PostgreSQL unless ``postgres`` is None."""
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        results += bench_backend("sqlite", url, actions=actions, dossiers=dossiers, threads=threads)
+    if postgres:
+        with postgres_database(postgres) as url:
+            results += bench_backend(
+                "postgresql", url, actions=actions, dossiers=dossiers, threads=threads
+            )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--actions", type=int, default=3000)
+    parser.add_argument("--dossiers", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--postgres", default=DEFAULT_PG)
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    results = run(
+        args.actions, args.dossiers, args.threads, None if args.skip_postgres else args.postgres
+    )
+    print(f"{'backend':<12}{'side':<28}{'actions':>9}{'actions/s':>12}")
+    for r in results:
+        print(f"{r.backend:<12}{r.side:<28}{r.actions:>9}{r.per_second:>12,.0f}")
+    for backend in dict.fromkeys(r.backend for r in results):
+        ours, floor = (r for r in results if r.backend == backend)
+        print(
+            f"{backend}: lienthong takes {floor.per_second / ours.per_second:.2f}x the floor's "
+            "time per action (target: at most 2x)"
+        )
+
+
+if __name__ == "__main__":
+    main()
