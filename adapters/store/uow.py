@@ -67,7 +67,8 @@ class SqlDossierRepository(DossierRepository):
         history = [to_event(r) for r in rows]
         dossier = to_dossier(row, history, self._uow.keyring)
         applicant = (row["applicant_key"], row["applicant_secret"])
-        snapshot = dossier_row(dossier, row["head_hash"], applicant)
+        snapshot = dict(row)  # what is stored: only columns that differ are written back
+        del snapshot["version"]
         self.tracked[code] = _Tracked(
             dossier,
             row["version"],
