@@ -62,6 +62,14 @@ def _catalogue() -> Catalogue:
         raise _fail(error) from None
 
 
+def _definition(code: str, version: str | None) -> ProcedureDefinition:
+    """The named version, or the one in force today."""
+    try:
+        return _catalogue().get(code, version=version, on=None if version else dt.date.today())
+    except WorkflowError as error:
+        raise _fail(error) from None
+
+
 def _limit(d: ProcedureDefinition) -> str:
     text = "same day" if d.limit_days == 0 else f"{d.limit_days:g} d"
     if d.extended_limit_days is not None:
@@ -123,11 +131,7 @@ def procedures_show(
     ] = Format.TEXT,
 ) -> None:
     """The definition of one procedure version."""
-    catalogue = _catalogue()
-    try:
-        d = catalogue.get(code, version=version, on=None if version else dt.date.today())
-    except WorkflowError as error:
-        raise _fail(error) from None
+    d = _definition(code, version)
     if fmt is Format.JSON:
         out.print_json(json.dumps(d.model_dump(mode="json"), ensure_ascii=False))
         return
@@ -199,11 +203,7 @@ def procedures_diagram(
     ] = None,
 ) -> None:
     """A Mermaid state diagram of the procedure."""
-    catalogue = _catalogue()
-    try:
-        d = catalogue.get(code, version=version, on=None if version else dt.date.today())
-    except WorkflowError as error:
-        raise _fail(error) from None
+    d = _definition(code, version)
     print(mermaid(d), end="")
 
 

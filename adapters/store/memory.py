@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import threading
-from types import TracebackType
 from typing import Self
 
 from workflow.dossier import Dossier
@@ -63,14 +62,6 @@ class MemoryUnitOfWork(UnitOfWork):
         self.dossiers = MemoryRepository(self.store)
         self._codes = {}
         return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.rollback()
 
     def next_code(self, agency: str, day: dt.date) -> str:
         with self.store.lock:
