@@ -36,7 +36,9 @@ def make_engine(url: str, **options: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, **options)
+    # no pre-ping (a round trip per unit of work): a connection dropped by a database restart
+    # fails one unit of work with StoreUnavailable, is invalidated, and the next one reconnects
+    return create_engine(parsed, pool_recycle=1800, **options)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

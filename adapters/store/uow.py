@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, exc, select, update
+from sqlalchemy import Connection, Engine, bindparam, exc, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.store import tables as t
@@ -24,6 +24,12 @@ from adapters.store.records import dossier_row, event_rows, genesis, to_dossier,
 from workflow.dossier import Dossier
 from workflow.errors import ConcurrentUpdate, DossierNotFound, StoreError
 from workflow.ports import DossierRepository, UnitOfWork, dossier_code
+
+# built once: SQLAlchemy then only looks the compiled form up in its cache
+_DOSSIER = select(t.dossiers).where(t.dossiers.c.code == bindparam("code"))
+_HISTORY = (
+    select(t.events).where(t.events.c.dossier_code == bindparam("code")).order_by(t.events.c.seq)
+)
 
 
 @dataclass(slots=True)
@@ -54,16 +60,10 @@ class SqlDossierRepository(DossierRepository):
         if code in self.tracked:
             return self.tracked[code].dossier
         connection = self._uow.connection
-        row = (
-            connection.execute(select(t.dossiers).where(t.dossiers.c.code == code))
-            .mappings()
-            .first()
-        )
+        row = connection.execute(_DOSSIER, {"code": code}).mappings().first()
         if row is None:
             raise DossierNotFound(f"no dossier with code '{code}'")
-        rows = connection.execute(
-            select(t.events).where(t.events.c.dossier_code == code).order_by(t.events.c.seq)
-        ).mappings()
+        rows = connection.execute(_HISTORY, {"code": code}).mappings()
         history = [to_event(r) for r in rows]
         dossier = to_dossier(row, history, self._uow.keyring)
         applicant = (row["applicant_key"], row["applicant_secret"])

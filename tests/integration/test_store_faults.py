@@ -115,3 +115,28 @@ def test_the_cli_reports_a_down_database_without_a_traceback(tmp_path: object) -
         result.stderr
     )
     assert "Traceback" not in result.stderr and "secret" not in result.stderr
+
+
+def test_a_dropped_connection_fails_one_unit_of_work_then_reconnects(pg_database: str) -> None:
+    from sqlalchemy import text  # noqa: PLC0415
+
+    from adapters.store.database import make_engine  # noqa: PLC0415
+    from tests.integration.conftest import postgres_store  # noqa: PLC0415
+
+    store, drop = postgres_store(pg_database)
+    try:
+        assert store.count_dossiers() == 0  # a pooled connection now exists
+        other = make_engine(pg_database)
+        with other.connect() as killer:  # the server drops every other connection
+            killer.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        other.dispose()
+        with pytest.raises(StoreUnavailable, match="cannot reach the database"):
+            store.count_dossiers()
+        assert store.count_dossiers() == 0  # the pool reconnected
+    finally:
+        drop()
