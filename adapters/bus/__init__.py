@@ -1,0 +1,1 @@
+"""Inter-agency routing: signed envelopes, the agencies' key registry, transports."""

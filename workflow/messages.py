@@ -1,0 +1,117 @@
+"""Inter-agency messages: the envelope every exchange between agencies travels in.
+
+An :class:`Envelope` names its sender and receiver agencies, the service it asks for, the
+dossier and step, when it was created and when it expires, the hash of its body, and the key
+that signed it. :func:`canonical` is the byte form that is hashed and signed: JSON with sorted
+keys, no insignificant white space, UTF-8, instants in UTC. Never pickle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Service(StrEnum):
+    """What a message asks of the receiving agency."""
+
+    HANDOVER = "handover"
+    SUPPLEMENT_REQUEST = "supplement_request"
+    RESULT = "result"
+    RECEIPT = "receipt"
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("instants in messages must be timezone-aware")
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    raise TypeError(f"{type(value).__name__} cannot be put in a message")
+
+
+def canonical(value: Any) -> bytes:
+    """The canonical bytes of a JSON-able value (sorted keys, compact, UTF-8, UTC instants)."""
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_json_default,
+        allow_nan=False,
+    ).encode()
+
+
+def body_hash(body: dict[str, Any]) -> str:
+    """SHA-256 of the body's canonical bytes, hex."""
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+class Envelope(BaseModel):
+    """One signed message between two agencies. Immutable; unknown fields are an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    from_agency: str = Field(min_length=1, max_length=32)
+    to_agency: str = Field(min_length=1, max_length=32)
+    service: Service
+    dossier_code: str = Field(min_length=1, max_length=64)
+    step: str | None = None
+    created: dt.datetime
+    expires: dt.datetime
+    body: dict[str, Any] = Field(default_factory=dict)
+    body_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    key_id: str = Field(min_length=1, max_length=64)
+    signature: str = ""
+
+    @field_validator("created", "expires")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a UTC offset")
+        return value
+
+    @classmethod
+    def draft(
+        cls,
+        *,
+        from_agency: str,
+        to_agency: str,
+        service: Service,
+        dossier_code: str,
+        created: dt.datetime,
+        ttl: dt.timedelta,
+        key_id: str,
+        body: dict[str, Any] | None = None,
+        step: str | None = None,
+        message_id: str | None = None,
+    ) -> Envelope:
+        """An unsigned envelope with its body hash computed; sign it before sending."""
+        content = body or {}
+        return cls(
+            message_id=message_id or uuid.uuid4().hex,
+            from_agency=from_agency,
+            to_agency=to_agency,
+            service=service,
+            dossier_code=dossier_code,
+            step=step,
+            created=created,
+            expires=created + ttl,
+            body=content,
+            body_hash=body_hash(content),
+            key_id=key_id,
+        )
+
+    def signing_bytes(self) -> bytes:
+        """What the signature covers: every field but the signature, canonically."""
+        return canonical(self.model_dump(mode="python", exclude={"signature"}))
+
+    def to_json(self) -> bytes:
+        """The envelope on the wire."""
+        return canonical(self.model_dump(mode="python"))
