@@ -54,6 +54,13 @@ class Instant(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)  # type: ignore[no-any-return]
 
 
+RUNNING_WHERE = "NOT closed AND status NOT IN (5, 6)"
+"""Open dossiers whose SLA clock runs: not closed, not waiting for a supplement (5) or a fee (6).
+
+The predicate of the ``ix_dossiers_running_*`` indexes. Queries repeat it word for word
+(``adapters.store.queries``): SQLite uses a partial index only when the query's WHERE clause
+contains the index's terms, and PostgreSQL cannot prove a predicate from bound parameters."""
+
 dossiers = Table(
     "dossiers",
     metadata,
@@ -98,6 +105,19 @@ dossiers = Table(
         "due_at",
         postgresql_where=text("NOT closed"),
         sqlite_where=text("NOT closed"),
+    ),
+    Index(
+        "ix_dossiers_running_due",
+        "due_at",
+        postgresql_where=text(RUNNING_WHERE),
+        sqlite_where=text(RUNNING_WHERE),
+    ),
+    Index(
+        "ix_dossiers_running_agency_due",
+        "agency",
+        "due_at",
+        postgresql_where=text(RUNNING_WHERE),
+        sqlite_where=text(RUNNING_WHERE),
     ),
     Index("ix_dossiers_procedure", "procedure_code", "procedure_version"),
     Index("ix_dossiers_applicant_key", "applicant_key"),
