@@ -12,10 +12,13 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from workflow.dossier import ControlEvent, Dossier
 
 
 class Service(StrEnum):
@@ -50,6 +53,54 @@ def canonical(value: Any) -> bytes:
 def body_hash(body: dict[str, Any]) -> str:
     """SHA-256 of the body's canonical bytes, hex."""
     return hashlib.sha256(canonical(body)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message the engine wants sent to another agency, stored in the outbox in the same
+    transaction as the state change that caused it; the relay signs and publishes it later."""
+
+    message_id: str
+    from_agency: str
+    to_agency: str
+    service: Service
+    dossier_code: str
+    step: str | None
+    created: dt.datetime
+    body: dict[str, Any]
+
+
+def messages_for(dossier: Dossier, event: ControlEvent, reception: str) -> list[Outgoing]:
+    """The messages a control-sheet row calls for: a hand-over (or, from the last step, the
+    result) when the dossier changed agency; a supplement request to the reception agency when
+    another agency asked for one. The body names the change, never the applicant."""
+    body = {
+        "seq": event.seq,
+        "trigger": event.trigger,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "status": int(event.status),
+        "note": event.note,
+    }
+    if event.is_handover:
+        service = Service.RESULT if event.trigger == "finish" else Service.HANDOVER
+        target = event.to_agency
+    elif event.trigger == "request_supplement" and event.agency != reception:
+        service, target = Service.SUPPLEMENT_REQUEST, reception
+    else:
+        return []
+    return [
+        Outgoing(
+            message_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{dossier.code}/{event.seq}").hex,
+            from_agency=event.agency,
+            to_agency=target,
+            service=service,
+            dossier_code=dossier.code,
+            step=event.to_step,
+            created=event.at,
+            body=body,
+        )
+    ]
 
 
 class Envelope(BaseModel):

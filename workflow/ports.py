@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Self
 
 from workflow.dossier import Dossier
+from workflow.messages import Outgoing
 
 
 class Clock(abc.ABC):
@@ -38,6 +39,14 @@ class DossierRepository(abc.ABC):
         """
 
 
+class Outbox(abc.ABC):
+    """Messages to send, written in the same transaction as the change that caused them."""
+
+    @abc.abstractmethod
+    def add(self, message: Outgoing) -> None:
+        """Stage a message; it is stored when the unit of work commits, and only then."""
+
+
 class UnitOfWork(abc.ABC):
     """One atomic piece of work against the store.
 
@@ -47,6 +56,7 @@ class UnitOfWork(abc.ABC):
     """
 
     dossiers: DossierRepository
+    outbox: Outbox
 
     def __enter__(self) -> Self:
         return self

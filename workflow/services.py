@@ -16,6 +16,7 @@ from workflow.definition import Channel
 from workflow.dossier import Actor, ControlEvent, Dossier
 from workflow.engine import Engine
 from workflow.errors import ConcurrentUpdate, InvalidDossier
+from workflow.messages import messages_for
 from workflow.ports import UnitOfWork
 
 T = TypeVar("T")
@@ -93,6 +94,13 @@ def act(command: Act, uow: UnitOfWork, engine: Engine) -> tuple[Dossier, Control
             payload=command.payload,
             at=command.at,
         )
+        reception = (
+            engine.catalogue.machine(dossier.procedure_code, dossier.procedure_version)
+            .definition.steps[0]
+            .agency
+        )
+        for message in messages_for(dossier, event, reception):
+            uow.outbox.add(message)
         uow.commit()
     return dossier, event
 

@@ -9,7 +9,8 @@ from typing import Self
 
 from workflow.dossier import Dossier
 from workflow.errors import ConcurrentUpdate, DossierNotFound
-from workflow.ports import DossierRepository, UnitOfWork, dossier_code
+from workflow.messages import Outgoing
+from workflow.ports import DossierRepository, Outbox, UnitOfWork, dossier_code
 
 
 class MemoryStore:
@@ -18,6 +19,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.dossiers: dict[str, Dossier] = {}
         self.sequences: dict[tuple[str, dt.date], int] = {}
+        self.outbox: list[Outgoing] = []
         self.lock = threading.Lock()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -50,16 +52,26 @@ class MemoryRepository(DossierRepository):
         return dossier
 
 
+class MemoryOutbox(Outbox):
+    def __init__(self) -> None:
+        self.staged: list[Outgoing] = []
+
+    def add(self, message: Outgoing) -> None:
+        self.staged.append(message)
+
+
 class MemoryUnitOfWork(UnitOfWork):
     """All-or-nothing commits with the same version check as the SQL store."""
 
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
         self.dossiers: MemoryRepository = MemoryRepository(store)
+        self.outbox: MemoryOutbox = MemoryOutbox()
         self._codes: dict[tuple[str, dt.date], int] = {}
 
     def __enter__(self) -> Self:
         self.dossiers = MemoryRepository(self.store)
+        self.outbox = MemoryOutbox()
         self._codes = {}
         return self
 
@@ -89,11 +101,14 @@ class MemoryUnitOfWork(UnitOfWork):
                 self.store.dossiers[code] = saved
                 dossier.version = version + 1
             self.store.sequences.update(self._codes)
+            self.store.outbox.extend(self.outbox.staged)
+        self.outbox.staged.clear()
         self.dossiers.seen.clear()
         self.dossiers.read.clear()
         self._codes = {}
 
     def rollback(self) -> None:
+        self.outbox.staged.clear()
         self.dossiers.seen.clear()
         self.dossiers.read.clear()
         self._codes = {}

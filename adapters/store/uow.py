@@ -23,7 +23,8 @@ from adapters.store.pii import Keyring
 from adapters.store.records import dossier_row, event_rows, genesis, to_dossier, to_event
 from workflow.dossier import Dossier
 from workflow.errors import ConcurrentUpdate, DossierNotFound, StoreError
-from workflow.ports import DossierRepository, UnitOfWork, dossier_code
+from workflow.messages import Outgoing
+from workflow.ports import DossierRepository, Outbox, UnitOfWork, dossier_code
 
 # built once: SQLAlchemy then only looks the compiled form up in its cache
 _DOSSIER = select(t.dossiers).where(t.dossiers.c.code == bindparam("code"))
@@ -81,6 +82,32 @@ class SqlDossierRepository(DossierRepository):
         return dossier
 
 
+class SqlOutbox(Outbox):
+    """Messages staged in this unit of work; inserted into ``outbox`` on commit."""
+
+    def __init__(self) -> None:
+        self.staged: list[Outgoing] = []
+
+    def add(self, message: Outgoing) -> None:
+        self.staged.append(message)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "message_id": m.message_id,
+                "dossier_code": m.dossier_code,
+                "from_agency": m.from_agency,
+                "to_agency": m.to_agency,
+                "service": m.service.value,
+                "envelope": {"step": m.step, "created": m.created.isoformat(), "body": m.body},
+                "created_at": m.created,
+                "attempts": 0,
+                "next_attempt_at": m.created,
+            }
+            for m in self.staged
+        ]
+
+
 class SqlUnitOfWork(UnitOfWork):
     """A transaction on a SQLAlchemy engine; rolls back unless committed."""
 
@@ -89,6 +116,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.keyring = keyring
         self._connection: Connection | None = None
         self.dossiers: SqlDossierRepository = SqlDossierRepository(self)
+        self.outbox: SqlOutbox = SqlOutbox()
 
     @property
     def connection(self) -> Connection:
@@ -101,6 +129,7 @@ class SqlUnitOfWork(UnitOfWork):
             self._connection = self.engine.connect()
             self._connection.begin()
         self.dossiers = SqlDossierRepository(self)
+        self.outbox = SqlOutbox()
         return self
 
     def __exit__(
@@ -146,6 +175,8 @@ class SqlUnitOfWork(UnitOfWork):
                     head = self._save(connection, tracked)
                     if head is not None:
                         saved.append((tracked, head))
+                if self.outbox.staged:  # the messages commit with the change that caused them
+                    connection.execute(t.outbox.insert(), self.outbox.rows())
             except exc.IntegrityError as error:
                 connection.rollback()
                 raise ConcurrentUpdate(
@@ -159,6 +190,7 @@ class SqlUnitOfWork(UnitOfWork):
         for tracked, _ in saved:  # only now, so that a failed commit changes nothing in memory
             tracked.dossier.version = tracked.version + 1
         self.dossiers.tracked.clear()
+        self.outbox.staged.clear()
 
     def _save(self, connection: Connection, tracked: _Tracked) -> str | None:
         """Write one dossier if it changed; its new head hash, or None if unchanged."""
@@ -193,3 +225,4 @@ class SqlUnitOfWork(UnitOfWork):
         if self._connection is not None and self._connection.in_transaction():
             self._connection.rollback()
         self.dossiers.tracked.clear()
+        self.outbox.staged.clear()

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, select, text
 
+from adapters.store import tables as t
 from adapters.store.database import make_engine
 from adapters.store.memory import MemoryStore
 from adapters.store.pii import Keyring
@@ -55,6 +56,26 @@ class Backend:
     name: str
     uow: Callable[[], UnitOfWork]
     sql: SqlStore | None = None
+    memory: MemoryStore | None = None
+
+    def outbox(self) -> list[tuple[str, str, str, str]]:
+        """Committed outbox messages: (dossier, from agency, to agency, service), in order."""
+        if self.memory is not None:
+            return [
+                (m.dossier_code, m.from_agency, m.to_agency, m.service.value)
+                for m in self.memory.outbox
+            ]
+        assert self.sql is not None
+        with self.sql.engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    t.outbox.c.dossier_code,
+                    t.outbox.c.from_agency,
+                    t.outbox.c.to_agency,
+                    t.outbox.c.service,
+                ).order_by(t.outbox.c.id)
+            ).all()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
 def sqlite_store(directory: Path) -> SqlStore:
@@ -86,7 +107,7 @@ def postgres_store(database_url: str) -> tuple[SqlStore, Callable[[], None]]:
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "memory":
         memory = MemoryStore()
-        yield Backend("memory", memory.unit_of_work)
+        yield Backend("memory", memory.unit_of_work, memory=memory)
     elif request.param == "sqlite":
         store = sqlite_store(tmp_path)
         yield Backend("sqlite", store.unit_of_work, store)

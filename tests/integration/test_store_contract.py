@@ -16,6 +16,7 @@ from workflow.definition import NationalStatus
 from workflow.dossier import Actor
 from workflow.engine import Engine
 from workflow.errors import ConcurrentUpdate, DossierNotFound, TriggerNotAllowed
+from workflow.messages import messages_for
 from workflow.services import Act, Submit, act, retrying, submit
 
 LINKED = "2.000986"
@@ -199,3 +200,41 @@ def _sqlite_writers_queue(backend: Backend, engine: Engine, officer: Actor) -> N
     assert order == ["first", "second saw birth_registration"]
     with backend.uow() as uow:
         assert uow.dossiers.get(code).state == "residence_registration"
+
+
+POLICE, INSURANCE = "000.09.71.H26", "000.08.71.H26"
+
+
+def test_hand_overs_put_messages_in_the_outbox_with_the_change(
+    backend: Backend, engine: Engine, officer: Actor
+) -> None:
+    code = _submit(backend, engine, officer)
+    for trigger in ("accept", "hand_over"):
+        act(Act(code, trigger, officer), backend.uow(), engine)
+    assert backend.outbox() == []  # still at the ward: nothing to send
+    act(Act(code, "hand_over", officer), backend.uow(), engine)  # ward -> police
+    act(Act(code, "request_supplement", officer, note="x"), backend.uow(), engine)
+    act(Act(code, "supply", officer), backend.uow(), engine)
+    act(Act(code, "hand_over", officer), backend.uow(), engine)  # police -> insurance
+    act(Act(code, "finish", officer, payload={"result": "KQ"}), backend.uow(), engine)
+    assert backend.outbox() == [
+        (code, WARD, POLICE, "handover"),
+        (code, POLICE, WARD, "supplement_request"),
+        (code, POLICE, INSURANCE, "handover"),
+        (code, INSURANCE, WARD, "result"),
+    ]
+
+
+def test_no_message_without_the_change(backend: Backend, engine: Engine, officer: Actor) -> None:
+    code = _submit(backend, engine, officer)
+    for trigger in ("accept", "hand_over"):
+        act(Act(code, trigger, officer), backend.uow(), engine)
+    with pytest.raises(RuntimeError), backend.uow() as uow:
+        dossier = uow.dossiers.get(code)
+        engine.fire(dossier, "hand_over", actor=officer)
+        for message in messages_for(dossier, dossier.history[-1], WARD):
+            uow.outbox.add(message)
+        raise RuntimeError("crash before commit")
+    assert backend.outbox() == []
+    with backend.uow() as uow:
+        assert uow.dossiers.get(code).state == "birth_registration"
