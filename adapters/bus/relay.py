@@ -1,0 +1,137 @@
+"""The outbox relay: signs and publishes committed messages, until each is acknowledged.
+
+A message enters the outbox in the same transaction as the change that caused it. The relay
+publishes it after that commit, so a crash between commit and publish loses nothing: the next
+run publishes it. Until the receiver's signed receipt arrives (:meth:`Relay.acknowledge`), the
+relay publishes it again with exponential backoff (the receiver's inbox drops the copies); after
+``max_attempts`` it marks the message undeliverable for a supervisor. It never drops one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, or_, select, update
+
+from adapters.bus.kombu_bus import KombuBus
+from adapters.bus.signing import Signer
+from adapters.store import tables as t
+from workflow.messages import Envelope, Service
+from workflow.ports import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before attempt n+1: ``first`` x ``factor``^(n-1), at most ``longest``."""
+
+    first: dt.timedelta = dt.timedelta(seconds=5)
+    factor: float = 2.0
+    longest: dt.timedelta = dt.timedelta(minutes=10)
+
+    def after(self, attempts: int) -> dt.timedelta:
+        return min(self.first * self.factor ** max(attempts - 1, 0), self.longest)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayReport:
+    """What one run did."""
+
+    published: int
+    failed: int
+    undeliverable: int
+
+
+class Relay:
+    """Publishes the outbox of one store to the bus."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        bus: KombuBus,
+        signers: Mapping[str, Signer],
+        clock: Clock,
+        *,
+        max_attempts: int = 8,
+        backoff: Backoff = Backoff(),
+        ttl: dt.timedelta = dt.timedelta(days=2),
+    ) -> None:
+        self.engine = engine
+        self.bus = bus
+        self.signers = signers
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.ttl = ttl
+
+    def run_once(self, limit: int = 100) -> RelayReport:
+        """Publish every message that is due (new, or not acknowledged in time)."""
+        now = self.clock.now()
+        box = t.outbox.c
+        with self.engine.connect() as connection:
+            due = (
+                connection.execute(
+                    select(t.outbox)
+                    .where(
+                        box.acknowledged_at.is_(None),
+                        box.undeliverable_at.is_(None),
+                        or_(box.next_attempt_at.is_(None), box.next_attempt_at <= now),
+                    )
+                    .order_by(box.id)
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        published = failed = undeliverable = 0
+        for row in due:
+            attempts = row["attempts"] + 1
+            changes: dict[str, object] = {"attempts": attempts}
+            try:
+                self.bus.publish(self._envelope(row).to_json(), row["to_agency"])
+            except Exception:
+                failed += 1
+            else:
+                published += 1
+                changes["published_at"] = now
+            if attempts >= self.max_attempts:
+                changes["undeliverable_at"] = now
+                undeliverable += 1
+            else:
+                changes["next_attempt_at"] = now + self.backoff.after(attempts)
+            with self.engine.begin() as connection:
+                connection.execute(update(t.outbox).where(box.id == row["id"]).values(**changes))
+        return RelayReport(published, failed, undeliverable)
+
+    def _envelope(self, row: Mapping[Any, Any]) -> Envelope:
+        content = row["envelope"]
+        assert isinstance(content, dict)
+        signer = self.signers[str(row["from_agency"])]
+        created = row["created_at"]
+        assert isinstance(created, dt.datetime)
+        draft = Envelope.draft(
+            message_id=str(row["message_id"]),
+            from_agency=str(row["from_agency"]),
+            to_agency=str(row["to_agency"]),
+            service=Service(str(row["service"])),
+            dossier_code=str(row["dossier_code"]),
+            step=content.get("step"),
+            created=created,
+            ttl=self.ttl,
+            key_id=signer.key_id,
+            body=dict(content.get("body") or {}),
+        )
+        return signer.sign(draft)
+
+    def acknowledge(self, message_id: str) -> bool:
+        """Record the receiver's receipt: no more attempts. False if unknown or already so."""
+        box = t.outbox.c
+        with self.engine.begin() as connection:
+            done = connection.execute(
+                update(t.outbox)
+                .where(box.message_id == message_id, box.acknowledged_at.is_(None))
+                .values(acknowledged_at=self.clock.now())
+            )
+        return done.rowcount == 1
