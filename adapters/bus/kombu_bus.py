@@ -94,31 +94,31 @@ class KombuBus:
 
     def publish(self, raw: bytes, to_agency: str) -> None:
         """Publish one envelope (already serialised) to an agency, persistently, confirmed."""
-        producer = Producer(self.connection)
-        producer.publish(
-            raw,
-            exchange=self.exchange,
-            routing_key=to_agency,
-            delivery_mode=2,
-            content_type="application/json",
-            content_encoding="utf-8",
-            declare=[self.queue(to_agency), self.dead_queue(to_agency)],
-            retry=True,
-            retry_policy=RETRY,
-        )
+        declare = [self.queue(to_agency), self.dead_queue(to_agency)]
+        self._send(raw, self.exchange, to_agency, declare, {})
 
     def dead_letter(self, raw: bytes, agency: str, reason: str) -> None:
         """Put a message in the agency's dead-letter queue with the reason it was rejected."""
-        producer = Producer(self.connection)
-        producer.publish(
+        declare = [self.dead_queue(agency)]
+        self._send(raw, self.dead_exchange, agency, declare, {REASON_HEADER: reason})
+
+    def _send(
+        self,
+        raw: bytes,
+        exchange: Exchange,
+        key: str,
+        declare: list[Queue],
+        headers: dict[str, str],
+    ) -> None:
+        Producer(self.connection).publish(
             raw,
-            exchange=self.dead_exchange,
-            routing_key=agency,
-            delivery_mode=2,
+            exchange=exchange,
+            routing_key=key,
+            delivery_mode=2,  # persistent
             content_type="application/json",
             content_encoding="utf-8",
-            headers={REASON_HEADER: reason},
-            declare=[self.dead_queue(agency)],
+            headers=headers,
+            declare=declare,
             retry=True,
             retry_policy=RETRY,
         )
