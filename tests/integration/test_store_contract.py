@@ -181,8 +181,8 @@ def _sqlite_writers_queue(backend: Backend, engine: Engine, officer: Actor) -> N
             first_has_read.set()
             time.sleep(0.3)  # the second writer tries meanwhile, and must wait
             engine.fire(dossier, "hand_over", actor=officer)
+            order.append("first")  # while it still holds the write lock
             uow.commit()
-            order.append("first")
 
     def second() -> None:
         first_has_read.wait()
