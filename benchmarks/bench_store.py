@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, make_url, select, text, update
+from sqlalchemy import bindparam, create_engine, func, make_url, select, text, update
 
 from adapters.store import tables as t
 from adapters.store.pii import Keyring
@@ -130,6 +130,15 @@ def _engine_side(
     return _in_threads(threads, actions, one)
 
 
+# the floor's statements are built once, as lean as Core allows
+_FLOOR_READ = select(t.dossiers.c.version).where(t.dossiers.c.code == bindparam("code"))
+_FLOOR_UPDATE = (
+    update(t.dossiers)
+    .where(t.dossiers.c.code == bindparam("b_code"), t.dossiers.c.version == bindparam("b_version"))
+    .values(head_hash=bindparam("head"), version=bindparam("version"))
+)
+
+
 def _floor_side(store: SqlStore, codes: list[str], actions: int, threads: int) -> float:
     """Bare Core: the same rows, the same commits, no engine, no repository."""
     with store.engine.connect() as connection:
@@ -148,9 +157,7 @@ def _floor_side(store: SqlStore, codes: list[str], actions: int, threads: int) -
             seqs[code] += 1
             seq = seqs[code]
         with store.engine.connect() as connection:
-            row = connection.execute(
-                select(t.dossiers.c.version).where(t.dossiers.c.code == code)
-            ).one()
+            row = connection.execute(_FLOOR_READ, {"code": code}).one()
             digest = hashlib.sha256(f"{code}{seq}".encode()).hexdigest()
             connection.execute(
                 t.events.insert(),
@@ -176,9 +183,13 @@ def _floor_side(store: SqlStore, codes: list[str], actions: int, threads: int) -
                 ],
             )
             connection.execute(
-                update(t.dossiers)
-                .where(t.dossiers.c.code == code, t.dossiers.c.version == row.version)
-                .values(head_hash=digest, version=row.version + 1)
+                _FLOOR_UPDATE,
+                {
+                    "b_code": code,
+                    "b_version": row.version,
+                    "head": digest,
+                    "version": row.version + 1,
+                },
             )
             connection.commit()
 

@@ -31,6 +31,13 @@ _DOSSIER = select(t.dossiers).where(t.dossiers.c.code == bindparam("code"))
 _HISTORY = (
     select(t.events).where(t.events.c.dossier_code == bindparam("code")).order_by(t.events.c.seq)
 )
+# every column but the key, bound by name: one statement, compiled once, for every save
+_WRITTEN = [column for column in t.dossiers.c if column.name != "code"]
+_UPDATE = (
+    update(t.dossiers)
+    .where(t.dossiers.c.code == bindparam("b_code"), t.dossiers.c.version == bindparam("b_version"))
+    .values({column: bindparam(f"v_{column.name}", type_=column.type) for column in _WRITTEN})
+)
 
 
 @dataclass(slots=True)
@@ -203,12 +210,10 @@ class SqlUnitOfWork(UnitOfWork):
         if tracked.version == 0:
             connection.execute(t.dossiers.insert(), [{**row, "version": 1}])
         elif new_rows or row != tracked.row:
-            before = tracked.row or {}
-            changed = {name: value for name, value in row.items() if before.get(name) != value}
+            values = {f"v_{name}": value for name, value in row.items() if name != "code"}
+            values["v_version"] = tracked.version + 1
             done = connection.execute(
-                update(t.dossiers)
-                .where(t.dossiers.c.code == dossier.code, t.dossiers.c.version == tracked.version)
-                .values(**changed, version=tracked.version + 1)
+                _UPDATE, {"b_code": dossier.code, "b_version": tracked.version, **values}
             )
             if done.rowcount != 1:
                 raise ConcurrentUpdate(
