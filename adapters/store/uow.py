@@ -20,17 +20,37 @@ from sqlalchemy.dialects import postgresql, sqlite
 from adapters.store import tables as t
 from adapters.store.database import translated
 from adapters.store.pii import Keyring
-from adapters.store.records import dossier_row, event_rows, genesis, to_dossier, to_event
-from workflow.dossier import Dossier
+from adapters.store.records import dossier_row, event_rows, genesis, to_dossier
+from workflow.definition import NationalStatus
+from workflow.dossier import ControlEvent, Dossier
 from workflow.errors import ConcurrentUpdate, DossierNotFound, StoreError
 from workflow.messages import Outgoing
 from workflow.ports import DossierRepository, Outbox, UnitOfWork, dossier_code
 
 # built once: SQLAlchemy then only looks the compiled form up in its cache
 _DOSSIER = select(t.dossiers).where(t.dossiers.c.code == bindparam("code"))
+_E = t.events.c
+# exactly the control-sheet fields, in ControlEvent's order: rows become events positionally
 _HISTORY = (
-    select(t.events).where(t.events.c.dossier_code == bindparam("code")).order_by(t.events.c.seq)
+    select(
+        _E.seq,
+        _E.at,
+        _E.trigger,
+        _E.from_state,
+        _E.to_state,
+        _E.status,
+        _E.actor,
+        _E.actor_agency,
+        _E.agency,
+        _E.step,
+        _E.to_agency,
+        _E.to_step,
+        _E.note,
+    )
+    .where(_E.dossier_code == bindparam("code"))
+    .order_by(_E.seq)
 )
+_STATUS = {status.value: status for status in NationalStatus}
 # every column but the key, bound by name: one statement, compiled once, for every save
 _WRITTEN = [column for column in t.dossiers.c if column.name != "code"]
 _UPDATE = (
@@ -71,8 +91,10 @@ class SqlDossierRepository(DossierRepository):
         row = connection.execute(_DOSSIER, {"code": code}).mappings().first()
         if row is None:
             raise DossierNotFound(f"no dossier with code '{code}'")
-        rows = connection.execute(_HISTORY, {"code": code}).mappings()
-        history = [to_event(r) for r in rows]
+        history = [
+            ControlEvent._make((*r[:5], _STATUS[r[5]], *r[6:]))
+            for r in connection.execute(_HISTORY, {"code": code})
+        ]
         dossier = to_dossier(row, history, self._uow.keyring)
         applicant = (row["applicant_key"], row["applicant_secret"])
         snapshot = dict(row)  # what is stored: only columns that differ are written back
