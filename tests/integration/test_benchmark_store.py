@@ -10,9 +10,9 @@ from benchmarks import bench_store
 
 @pytest.mark.parametrize("processes", [1, 2])
 def test_store_benchmark_runs_both_sides(processes: int) -> None:
-    results = bench_store.run(actions=20, dossiers=6, threads=2, postgres=None, processes=processes)
+    results = bench_store.run(dossiers=4, threads=2, postgres=None, processes=processes)
     assert [(r.backend, r.side) for r in results] == [
         ("sqlite", "lienthong (uow + engine)"),
         ("sqlite", "Core floor"),
     ]
-    assert all(r.actions == 20 and r.seconds > 0 for r in results)
+    assert all(r.actions == 24 and r.seconds > 0 for r in results)
