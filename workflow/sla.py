@@ -100,8 +100,12 @@ def verdict(done_at: dt.datetime, due_at: dt.datetime, calendar: WorkingCalendar
     return Verdict.EARLY
 
 
-def _pauses(events: list[ControlEvent], since: dt.datetime, until: dt.datetime) -> list[Pause]:
-    pauses: list[Pause] = []
+def pause_spans(
+    events: list[ControlEvent], since: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime | None]]:
+    """Stretches at or after ``since`` spent waiting for a supplement or a fee (statuses 5, 6),
+    as (start, end); the end is ``None`` while the wait goes on."""
+    spans: list[tuple[dt.datetime, dt.datetime | None]] = []
     opened: dt.datetime | None = None
     for event in events:
         if event.at < since:
@@ -109,11 +113,16 @@ def _pauses(events: list[ControlEvent], since: dt.datetime, until: dt.datetime) 
         if event.status in PAUSING and opened is None:
             opened = event.at
         elif event.status not in PAUSING and opened is not None:
-            pauses.append(Pause(opened, event.at))
+            spans.append((opened, event.at))
             opened = None
     if opened is not None:
-        pauses.append(Pause(opened, max(opened, until)))
-    return pauses
+        spans.append((opened, None))
+    return spans
+
+
+def _pauses(events: list[ControlEvent], since: dt.datetime, until: dt.datetime) -> list[Pause]:
+    """The pause spans, a wait still going on counted up to ``until``."""
+    return [Pause(start, end or max(start, until)) for start, end in pause_spans(events, since)]
 
 
 _ACCEPTED = frozenset({NationalStatus.ACCEPTED})

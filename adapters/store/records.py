@@ -17,7 +17,7 @@ from typing import Any
 from adapters.store.pii import Keyring
 from workflow.definition import Channel, NationalStatus
 from workflow.dossier import ControlEvent, Dossier
-from workflow.sla import PAUSING
+from workflow.sla import pause_spans
 
 
 def genesis(code: str) -> str:
@@ -104,18 +104,13 @@ def to_event(row: Mapping[Any, Any]) -> ControlEvent:
 
 def pauses_of(history: list[ControlEvent]) -> list[list[str | None]]:
     """Pauses (supplement or fee awaited) after acceptance, as ``[start, end or null]`` in UTC."""
-    pauses: list[list[str | None]] = []
-    started = False
-    for event in history:
-        started = started or event.status is NationalStatus.ACCEPTED
-        if not started:
-            continue
-        waiting = event.status in PAUSING
-        if waiting and (not pauses or pauses[-1][1] is not None):
-            pauses.append([_utc(event.at), None])
-        elif not waiting and pauses and pauses[-1][1] is None:
-            pauses[-1][1] = _utc(event.at)
-    return pauses
+    accepted = next((e for e in history if e.status is NationalStatus.ACCEPTED), None)
+    if accepted is None:
+        return []
+    return [
+        [_utc(start), _utc(end) if end else None]
+        for start, end in pause_spans(history, accepted.at)
+    ]
 
 
 def dossier_row(

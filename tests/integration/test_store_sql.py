@@ -175,6 +175,9 @@ def test_concurrent_writers_lose_no_update(sql: SqlStore, engine: Engine, office
     with sql.unit_of_work() as uow:
         dossier = uow.dossiers.get(code)
     assert {f"paper_{i}" for i in range(6)} <= set(dossier.documents)
+    with sql.engine.connect() as connection:
+        pauses = connection.execute(select(t.dossiers.c.pauses)).scalar_one()
+    assert len(pauses) == 6 and all(end is not None for _, end in pauses)  # each one closed
     assert dossier.supplement_requests == 6
     assert len(dossier.history) == 3 + 12 and dossier.version == 3 + 6
     assert sql.verify().broken is None
