@@ -27,7 +27,6 @@ from workflow.sla import (
 RECEIVE = "receive"
 #: Trigger name recorded when the return date is reset with an apology (form 04).
 APOLOGISE = "apologise"
-_aware = require_aware
 _SUPPLEMENT, _FEE = NationalStatus.SUPPLEMENT_REQUESTED, NationalStatus.FEE_REQUESTED
 _FINISHED, _RETURNED = NationalStatus.FINISHED, NationalStatus.RESULT_RETURNED
 
@@ -68,7 +67,7 @@ class Engine:
         The procedure version is ``version`` if given, else the one in force on the day of
         receipt. The channel must be one the procedure offers.
         """
-        at = _aware(received_at or self.clock.now(), "received_at")
+        at = require_aware(received_at or self.clock.now(), "received_at")
         definition = self.catalogue.get(procedure, version=version, on=at.date())
         try:
             channel = Channel(channel)
@@ -131,7 +130,7 @@ class Engine:
 
         See :meth:`~workflow.machine.ProcedureMachine.fire` for the errors it raises.
         """
-        instant = _aware(at, "at") if at is not None else self.clock.now()
+        instant = require_aware(at, "at") if at is not None else self.clock.now()
         machine = self.catalogue.machine(dossier.procedure_code, dossier.procedure_version)
         before = dossier.status
         event = machine.fire(dossier, trigger, actor=actor, at=instant, note=note, payload=payload)
@@ -157,14 +156,14 @@ class Engine:
 
     def clock_of(self, dossier: Dossier, at: dt.datetime | None = None) -> DossierClock:
         """The dossier's SLA clock at ``at`` (default: now)."""
-        instant = _aware(at, "at") if at is not None else self.clock.now()
+        instant = require_aware(at, "at") if at is not None else self.clock.now()
         return dossier_clock(
             dossier, self._definition(dossier), self.calendar, instant, self.policy
         )
 
     def steps_of(self, dossier: Dossier, at: dt.datetime | None = None) -> list[StepClock]:
         """The clock of every step the dossier has visited, with its hand-over verdict."""
-        instant = _aware(at, "at") if at is not None else self.clock.now()
+        instant = require_aware(at, "at") if at is not None else self.clock.now()
         return step_clocks(dossier, self._definition(dossier), self.calendar, instant, self.policy)
 
     def apologise(
@@ -182,8 +181,8 @@ class Engine:
         dossier has no running clock, the new date is not later than the current one, or no
         reason is given. The dossier is unchanged on error.
         """
-        instant = _aware(at, "at") if at is not None else self.clock.now()
-        _aware(new_due, "new_due")
+        instant = require_aware(at, "at") if at is not None else self.clock.now()
+        require_aware(new_due, "new_due")
         if dossier.due_resets >= 1:
             raise DueResetRefused(
                 f"dossier {dossier.code}: the return date was already reset on "

@@ -69,9 +69,7 @@ class ProcedureMachine:
 
     def __init__(self, definition: ProcedureDefinition, registry: Registry) -> None:
         self.definition = definition
-        self._status = {s.name: s.status for s in definition.states}
         steps = {step.id: step.agency for step in definition.steps}
-        self._place = {s.name: (steps[s.step], s.step) for s in definition.states if s.step}
         self._arrive: dict[str, tuple[NationalStatus, str | None, str | None]] = {
             s.name: (s.status, steps[s.step], s.step) if s.step else (s.status, None, None)
             for s in definition.states
@@ -114,11 +112,12 @@ class ProcedureMachine:
 
     def status_of(self, state: str) -> NationalStatus:
         """The national status code of ``state``."""
-        return self._status[state]
+        return self._arrive[state][0]
 
     def place_of(self, state: str) -> tuple[str, str] | None:
         """``(agency, step)`` holding a dossier in ``state``; ``None`` for a stepless final."""
-        return self._place.get(state)
+        _, agency, step = self._arrive[state]
+        return (agency, step) if agency is not None and step is not None else None
 
     def allowed_triggers(self, state: str) -> tuple[str, ...]:
         """Triggers that have a transition from ``state``, sorted by name."""
