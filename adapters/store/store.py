@@ -8,6 +8,7 @@ from sqlalchemy import Engine, func, select
 
 from adapters.store import tables as t
 from adapters.store.audit import AuditReport, verify
+from adapters.store.cache import DossierCache
 from adapters.store.catalogue_sync import SyncReport, sync_catalogue
 from adapters.store.database import make_engine, safe_url, translated, upgrade
 from adapters.store.pii import Keyring
@@ -18,17 +19,21 @@ from workflow.catalogue import Catalogue
 class SqlStore:
     """Everything the application needs from one database."""
 
-    def __init__(self, url: str, keyring: Keyring, engine: Engine | None = None) -> None:
+    def __init__(
+        self, url: str, keyring: Keyring, engine: Engine | None = None, cache_size: int = 4096
+    ) -> None:
+        """``cache_size`` dossiers are kept between units of work (0: none); see ``cache``."""
         self.url = url
         self.keyring = keyring
         self.engine = engine if engine is not None else make_engine(url)
+        self.cache = DossierCache(cache_size)
 
     def __repr__(self) -> str:
         return f"SqlStore({safe_url(self.url)})"
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work (use it in a ``with`` block)."""
-        return SqlUnitOfWork(self.engine, self.keyring)
+        return SqlUnitOfWork(self.engine, self.keyring, self.cache)
 
     def upgrade(self) -> None:
         """Apply every pending migration."""
@@ -51,4 +56,5 @@ class SqlStore:
 
     def close(self) -> None:
         """Release every connection."""
+        self.cache.clear()
         self.engine.dispose()

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, bindparam, exc, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.store import tables as t
+from adapters.store.cache import DossierCache, Snapshot
 from adapters.store.database import translated
 from adapters.store.pii import Keyring
 from adapters.store.records import dossier_row, event_rows, genesis, to_dossier
@@ -29,6 +30,7 @@ from workflow.ports import DossierRepository, Outbox, UnitOfWork, dossier_code
 
 # built once: SQLAlchemy then only looks the compiled form up in its cache
 _DOSSIER = select(t.dossiers).where(t.dossiers.c.code == bindparam("code"))
+_VERSION = select(t.dossiers.c.version).where(t.dossiers.c.code == bindparam("code"))
 _E = t.events.c
 # exactly the control-sheet fields, in ControlEvent's order: rows become events positionally
 _HISTORY = (
@@ -51,13 +53,26 @@ _HISTORY = (
     .order_by(_E.seq)
 )
 _STATUS = {status.value: status for status in NationalStatus}
-# every column but the key, bound by name: one statement, compiled once, for every save
-_WRITTEN = [column for column in t.dossiers.c if column.name != "code"]
-_UPDATE = (
-    update(t.dossiers)
-    .where(t.dossiers.c.code == bindparam("b_code"), t.dossiers.c.version == bindparam("b_version"))
-    .values({column: bindparam(f"v_{column.name}", type_=column.type) for column in _WRITTEN})
-)
+_COLUMNS = {column.name: column for column in t.dossiers.c}
+# one UPDATE per set of changed columns, built on first use: SQLAlchemy then finds its compiled
+# form in its cache, and each save binds only what changed
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _update_of(names: tuple[str, ...]) -> Any:
+    statement = _UPDATES.get(names)
+    if statement is None:
+        values = {_COLUMNS[n]: bindparam(f"v_{n}", type_=_COLUMNS[n].type) for n in names}
+        values[t.dossiers.c.version] = bindparam("v_version")
+        statement = _UPDATES[names] = (
+            update(t.dossiers)
+            .where(
+                t.dossiers.c.code == bindparam("b_code"),
+                t.dossiers.c.version == bindparam("b_version"),
+            )
+            .values(values)
+        )
+    return statement
 
 
 @dataclass(slots=True)
@@ -88,6 +103,25 @@ class SqlDossierRepository(DossierRepository):
         if code in self.tracked:
             return self.tracked[code].dossier
         connection = self._uow.connection
+        cache = self._uow.cache
+        cached = cache.get(code) if cache is not None else None
+        if cache is not None and cached is not None:
+            version = connection.execute(_VERSION, {"code": code}).scalar()
+            if version == cached.version:  # nothing was saved since: the copy is what is stored
+                cache.count(hit=True)
+                dossier = cached.fresh()
+                self.tracked[code] = _Tracked(
+                    dossier,
+                    version,
+                    len(dossier.history),
+                    cached.head,
+                    cached.row,
+                    cached.applicant,
+                    dossier.applicant_id,
+                )
+                return dossier
+            cache.count(hit=False)
+            cache.drop(code)
         row = connection.execute(_DOSSIER, {"code": code}).mappings().first()
         if row is None:
             raise DossierNotFound(f"no dossier with code '{code}'")
@@ -108,6 +142,10 @@ class SqlDossierRepository(DossierRepository):
             applicant,
             dossier.applicant_id,
         )
+        if cache is not None:
+            cache.put(
+                code, Snapshot.of(row["version"], dossier, snapshot, row["head_hash"], applicant)
+            )
         return dossier
 
 
@@ -140,9 +178,10 @@ class SqlOutbox(Outbox):
 class SqlUnitOfWork(UnitOfWork):
     """A transaction on a SQLAlchemy engine; rolls back unless committed."""
 
-    def __init__(self, engine: Engine, keyring: Keyring) -> None:
+    def __init__(self, engine: Engine, keyring: Keyring, cache: DossierCache | None = None) -> None:
         self.engine = engine
         self.keyring = keyring
+        self.cache = cache
         self._connection: Connection | None = None
         self.dossiers: SqlDossierRepository = SqlDossierRepository(self)
         self.outbox: SqlOutbox = SqlOutbox()
@@ -197,56 +236,71 @@ class SqlUnitOfWork(UnitOfWork):
 
     def commit(self) -> None:
         connection = self.connection
-        saved: list[tuple[_Tracked, str]] = []
+        saved: list[tuple[_Tracked, str, dict[str, Any]]] = []
         with translated(str(self.engine.url)):
             try:
                 for tracked in self.dossiers.tracked.values():
-                    head = self._save(connection, tracked)
-                    if head is not None:
-                        saved.append((tracked, head))
+                    written = self._save(connection, tracked)
+                    if written is not None:
+                        saved.append((tracked, *written))
                 if self.outbox.staged:  # the messages commit with the change that caused them
                     connection.execute(t.outbox.insert(), self.outbox.rows())
             except exc.IntegrityError as error:
                 connection.rollback()
+                self._forget()
                 raise ConcurrentUpdate(
                     "another writer saved the same dossier at the same time; nothing was "
                     "written: reload it and try again"
                 ) from error
             except BaseException:
                 connection.rollback()
+                self._forget()
                 raise
             connection.commit()
-        for tracked, _ in saved:  # only now, so that a failed commit changes nothing in memory
-            tracked.dossier.version = tracked.version + 1
+        for tracked, head, row in saved:  # only now: a failed commit changes nothing in memory
+            version = tracked.version + 1
+            tracked.dossier.version = version
+            if self.cache is not None:
+                snapshot = Snapshot.of(version, tracked.dossier, row, head, tracked.applicant)
+                self.cache.put(tracked.dossier.code, snapshot)
         self.dossiers.tracked.clear()
         self.outbox.staged.clear()
 
-    def _save(self, connection: Connection, tracked: _Tracked) -> str | None:
-        """Write one dossier if it changed; its new head hash, or None if unchanged."""
+    def _forget(self) -> None:
+        """Drop this unit's dossiers from the cache: after a failure, read them afresh."""
+        if self.cache is not None:
+            for code in self.dossiers.tracked:
+                self.cache.drop(code)
+
+    def _save(self, connection: Connection, tracked: _Tracked) -> tuple[str, dict[str, Any]] | None:
+        """Write one dossier if it changed: its new head hash and row, or None if unchanged."""
         dossier = tracked.dossier
         if dossier.applicant_id != tracked.identity:
             tracked.applicant = self.protect(dossier.applicant_id)
             tracked.identity = dossier.applicant_id
         new_rows, head = event_rows(dossier.code, dossier.history[tracked.events :], tracked.head)
         row = dossier_row(dossier, head, tracked.applicant)
+        if tracked.version and not new_rows and row == tracked.row:
+            return None  # unchanged: nothing to write
         if tracked.version == 0:
             connection.execute(t.dossiers.insert(), [{**row, "version": 1}])
-        elif new_rows or row != tracked.row:
-            values = {f"v_{name}": value for name, value in row.items() if name != "code"}
+        else:
+            stored = tracked.row or {}
+            changed = tuple(n for n, v in row.items() if n != "code" and stored.get(n) != v)
+            values = {f"v_{name}": row[name] for name in changed}
             values["v_version"] = tracked.version + 1
             done = connection.execute(
-                _UPDATE, {"b_code": dossier.code, "b_version": tracked.version, **values}
+                _update_of(changed),
+                {"b_code": dossier.code, "b_version": tracked.version, **values},
             )
             if done.rowcount != 1:
                 raise ConcurrentUpdate(
                     f"dossier {dossier.code} was changed by another writer since it was read "
                     f"(version {tracked.version}); nothing was written: reload it and try again"
                 )
-        else:
-            return None
         if new_rows:
             connection.execute(t.events.insert(), new_rows)
-        return head
+        return head, row
 
     def rollback(self) -> None:
         if self._connection is not None and self._connection.in_transaction():

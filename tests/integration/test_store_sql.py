@@ -19,7 +19,7 @@ from tests.conftest import VN, FixedClock
 from workflow.catalogue import Catalogue
 from workflow.dossier import Actor
 from workflow.engine import Engine
-from workflow.errors import CatalogueMismatch
+from workflow.errors import CatalogueMismatch, ConcurrentUpdate
 from workflow.services import Act, Submit, act, retrying, submit
 
 LINKED = "2.000986"
@@ -210,3 +210,65 @@ def test_a_stored_procedure_version_is_frozen(sql: SqlStore, catalogue: Catalogu
     assert (limit if isinstance(limit, dict) else __import__("json").loads(limit))[
         "limit_days"
     ] == 0
+
+
+def test_a_cached_dossier_is_read_again_once_another_process_saved_it(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    """The dossier cache answers only after checking the stored version."""
+    code = _new(sql, engine, officer)
+    other = SqlStore(sql.url, sql.keyring, engine=sql.engine)  # another process: its own cache
+    act(Act(code, "accept", officer), sql.unit_of_work(), engine)  # cached here at version 2
+    act(Act(code, "hand_over", officer), other.unit_of_work(), engine)  # version 3, elsewhere
+    act(Act(code, "hand_over", officer), sql.unit_of_work(), engine)  # must see version 3
+    with sql.unit_of_work() as uow:
+        dossier = uow.dossiers.get(code)
+    assert dossier.version == 4
+    assert [e.trigger for e in dossier.history] == ["receive", "accept", "hand_over", "hand_over"]
+    assert sql.cache.misses >= 1 and sql.cache.hits >= 1
+    assert sql.verify().broken is None
+
+
+def test_a_failed_save_leaves_nothing_in_the_cache(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    code = _new(sql, engine, officer)
+    act(Act(code, "accept", officer), sql.unit_of_work(), engine)
+    with sql.unit_of_work() as uow:
+        dossier = uow.dossiers.get(code)
+        engine.fire(dossier, "hand_over", actor=officer)
+        uow.dossiers.tracked[code].version = 1  # as if read before another writer's save
+        with pytest.raises(ConcurrentUpdate):
+            uow.commit()
+    assert sql.cache.get(code) is None
+    with sql.unit_of_work() as uow:
+        stored = uow.dossiers.get(code)
+    assert [e.trigger for e in stored.history] == ["receive", "accept"]
+    assert stored.version == 2
+
+
+def test_changing_a_dossier_after_its_commit_does_not_change_the_cache(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    code = _new(sql, engine, officer)
+    with sql.unit_of_work() as uow:
+        dossier = uow.dossiers.get(code)
+        engine.fire(dossier, "accept", actor=officer)
+        uow.commit()
+    dossier.state = "scribbled"  # never saved
+    dossier.history.clear()
+    with sql.unit_of_work() as uow:
+        again = uow.dossiers.get(code)
+    assert again.state != "scribbled" and len(again.history) == 2
+    assert sql.cache.hits >= 1
+
+
+def test_without_a_cache_every_read_is_from_the_database(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    uncached = SqlStore(sql.url, sql.keyring, engine=sql.engine, cache_size=0)
+    code = _new(uncached, engine, officer)
+    _walk(uncached, engine, officer, code)
+    assert len(uncached.cache) == 0 and uncached.cache.hits == 0
+    with uncached.unit_of_work() as uow:
+        assert len(uow.dossiers.get(code).history) == 4
