@@ -29,6 +29,9 @@ class FixedClock(Clock):
     def advance(self, **delta: float) -> None:
         self.instant += dt.timedelta(**delta)
 
+    def set(self, instant: dt.datetime) -> None:
+        self.instant = instant
+
 
 @pytest.fixture(scope="session")
 def agencies() -> AgencyDirectory:

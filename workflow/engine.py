@@ -27,6 +27,8 @@ from workflow.sla import (
 RECEIVE = "receive"
 #: Trigger name recorded when the return date is reset with an apology (form 04).
 APOLOGISE = "apologise"
+#: Trigger name recorded when a reorganisation hands an open dossier to a successor agency.
+TRANSFER = "transfer"
 _SUPPLEMENT, _FEE = NationalStatus.SUPPLEMENT_REQUESTED, NationalStatus.FEE_REQUESTED
 _FINISHED, _RETURNED = NationalStatus.FINISHED, NationalStatus.RESULT_RETURNED
 
@@ -134,6 +136,12 @@ class Engine:
         machine = self.catalogue.machine(dossier.procedure_code, dossier.procedure_version)
         before = dossier.status
         event = machine.fire(dossier, trigger, actor=actor, at=instant, note=note, payload=payload)
+        if event.is_handover:  # to an agency since replaced: to its successor instead
+            heir = self._heir(event.to_agency, instant)
+            if heir != event.to_agency:
+                event = event._replace(to_agency=heir)
+                dossier.history[-1] = event
+                dossier.agency = heir
         # the due instant moves only when the clock starts and when a pause ends
         status = event.status
         if status is NationalStatus.ACCEPTED and dossier.due_at is None:
@@ -223,6 +231,49 @@ class Engine:
         dossier.reset_due_at = new_due
         dossier.due_at = due_at(dossier, self._definition(dossier), self.calendar, instant)
         return event
+
+    def transfer(
+        self, dossier: Dossier, *, actor: Actor, at: dt.datetime | None = None
+    ) -> ControlEvent | None:
+        """Hand an open dossier whose agency was replaced (reorganisation) to the successor in
+        force at ``at``: a control-sheet row from the old agency to the new one, in the same
+        state and step. Its clocks and history are untouched. ``None`` if there is nothing to
+        do (closed, or its agency is still in force)."""
+        instant = require_aware(at, "at") if at is not None else self.clock.now()
+        if dossier.closed:
+            return None
+        heir = self._heir(dossier.agency, instant)
+        if heir == dossier.agency:
+            return None
+        event = ControlEvent(
+            seq=len(dossier.history) + 1,
+            at=instant,
+            trigger=TRANSFER,
+            from_state=dossier.state,
+            to_state=dossier.state,
+            status=dossier.status,
+            actor=actor.principal,
+            actor_agency=actor.agency,
+            agency=dossier.agency,
+            step=dossier.step,
+            to_agency=heir,
+            to_step=dossier.step,
+            note=f"reorganisation: agency {dossier.agency} was replaced by {heir}",
+        )
+        dossier.history.append(event)
+        dossier.agency = heir
+        return event
+
+    def _heir(self, agency: str, instant: dt.datetime) -> str:
+        """The agency that holds ``agency``'s work on the local day of ``instant``."""
+        directory = self.catalogue.agencies
+        if agency not in directory:
+            return agency
+        day = instant.astimezone(self.calendar.tz).date()
+        found = directory.get(agency)
+        if found.in_force(day) or found.successor is None or day < found.effective_from:
+            return agency
+        return directory.successor_on(agency, day).code
 
     def _definition(self, dossier: Dossier) -> ProcedureDefinition:
         return self.catalogue.machine(dossier.procedure_code, dossier.procedure_version).definition

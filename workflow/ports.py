@@ -1,13 +1,16 @@
 """Ports: the small abstract classes through which the core reaches the outside world.
 
-``adapters`` implements them (SQLAlchemy store, in-memory store, system clock); tests subclass
-them with fakes.
+``adapters`` implements them (SQLAlchemy store, in-memory store, system clock, kombu bus); tests
+subclass them with fakes.
 """
 
 from __future__ import annotations
 
 import abc
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from types import TracebackType
 from typing import Self
 
@@ -80,6 +83,58 @@ class UnitOfWork(abc.ABC):
     @abc.abstractmethod
     def rollback(self) -> None:
         """Forget everything not committed."""
+
+
+class Outcome(StrEnum):
+    """What a message handler decided about one message."""
+
+    DONE = "done"  # effect committed (or a duplicate): acknowledge
+    DEAD = "dead"  # rejected for a reason: to the dead-letter queue, then acknowledge
+    RETRY = "retry"  # failed for now: put back, delivered again later
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """A handler's decision, with the reason when the message is rejected."""
+
+    outcome: Outcome
+    reason: str = ""
+
+
+Handler = Callable[[bytes], Handled]
+
+
+class Bus(abc.ABC):
+    """The agencies' queues: one inbound queue per agency, and one for its dead letters.
+
+    Messages are serialised envelopes (bytes of canonical JSON). A consumer acknowledges a
+    message only after its handler decided: ``DONE`` acks, ``DEAD`` moves it to the agency's
+    dead-letter queue with the reason, then acks; ``RETRY`` puts it back.
+    """
+
+    @abc.abstractmethod
+    def publish(self, raw: bytes, to_agency: str) -> None:
+        """Send one message to an agency's queue, durably; return once the queue holds it."""
+
+    @abc.abstractmethod
+    def dead_letter(self, raw: bytes, agency: str, reason: str) -> None:
+        """Put a message in the agency's dead-letter queue with the reason it was rejected."""
+
+    @abc.abstractmethod
+    def consume(
+        self,
+        agencies: str | tuple[str, ...],
+        handler: Callable[[str, bytes], Handled],
+        *,
+        limit: int | None = None,
+        idle: float = 1.0,
+    ) -> int:
+        """Hand the messages of one or more agencies' queues to ``handler(queue agency, raw)``
+        until ``limit`` were handled or none came for ``idle`` seconds; how many were handled."""
+
+    @abc.abstractmethod
+    def dead_letters(self, agency: str, limit: int = 100) -> list[tuple[bytes, str]]:
+        """Take up to ``limit`` dead letters of the agency: (message, reason)."""
 
 
 def dossier_code(agency: str, day: dt.date, sequence: int) -> str:

@@ -94,15 +94,29 @@ def act(command: Act, uow: UnitOfWork, engine: Engine) -> tuple[Dossier, Control
             payload=command.payload,
             at=command.at,
         )
-        reception = (
-            engine.catalogue.machine(dossier.procedure_code, dossier.procedure_version)
-            .definition.steps[0]
-            .agency
-        )
-        for message in messages_for(dossier, event, reception):
+        for message in messages_for(dossier, event, _reception(engine, dossier)):
             uow.outbox.add(message)
         uow.commit()
     return dossier, event
+
+
+def transfer(code: str, actor: Actor, uow: UnitOfWork, engine: Engine) -> ControlEvent | None:
+    """Hand one open dossier of a replaced agency to its successor, with a hand-over message
+    in the outbox; ``None`` (and nothing written) if it needs no transfer."""
+    with uow:
+        dossier = uow.dossiers.get(code)
+        event = engine.transfer(dossier, actor=actor)
+        if event is None:
+            return None
+        for message in messages_for(dossier, event, _reception(engine, dossier)):
+            uow.outbox.add(message)
+        uow.commit()
+    return event
+
+
+def _reception(engine: Engine, dossier: Dossier) -> str:
+    machine = engine.catalogue.machine(dossier.procedure_code, dossier.procedure_version)
+    return machine.definition.steps[0].agency
 
 
 def retrying(work: Callable[[], T], attempts: int = 5) -> T:

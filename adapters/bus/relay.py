@@ -19,6 +19,7 @@ from sqlalchemy import Engine, or_, select, update
 from adapters.bus.kombu_bus import KombuBus
 from adapters.bus.signing import Signer
 from adapters.store import tables as t
+from adapters.store.database import translated
 from workflow.messages import Envelope, Service
 from workflow.ports import Clock
 
@@ -67,10 +68,11 @@ class Relay:
         self.ttl = ttl
 
     def run_once(self, limit: int = 100) -> RelayReport:
-        """Publish every message that is due (new, or not acknowledged in time)."""
+        """Publish every message that is due (new, or not acknowledged in time), from the
+        agencies this relay holds signing keys for."""
         now = self.clock.now()
         box = t.outbox.c
-        with self.engine.connect() as connection:
+        with translated(str(self.engine.url)), self.engine.connect() as connection:
             due = (
                 connection.execute(
                     select(t.outbox)
@@ -78,6 +80,7 @@ class Relay:
                         box.acknowledged_at.is_(None),
                         box.undeliverable_at.is_(None),
                         or_(box.next_attempt_at.is_(None), box.next_attempt_at <= now),
+                        box.from_agency.in_(sorted(self.signers)),
                     )
                     .order_by(box.id)
                     .limit(limit)
@@ -101,7 +104,7 @@ class Relay:
                 undeliverable += 1
             else:
                 changes["next_attempt_at"] = now + self.backoff.after(attempts)
-            with self.engine.begin() as connection:
+            with translated(str(self.engine.url)), self.engine.begin() as connection:
                 connection.execute(update(t.outbox).where(box.id == row["id"]).values(**changes))
         return RelayReport(published, failed, undeliverable)
 
@@ -126,12 +129,13 @@ class Relay:
         return signer.sign(draft)
 
     def acknowledge(self, message_id: str) -> bool:
-        """Record the receiver's receipt: no more attempts. False if unknown or already so."""
+        """Record the receiver's receipt: no more attempts (and, if it comes after the last
+        one, no longer undeliverable). False if unknown or already acknowledged."""
         box = t.outbox.c
         with self.engine.begin() as connection:
             done = connection.execute(
                 update(t.outbox)
                 .where(box.message_id == message_id, box.acknowledged_at.is_(None))
-                .values(acknowledged_at=self.clock.now())
+                .values(acknowledged_at=self.clock.now(), undeliverable_at=None)
             )
         return done.rowcount == 1

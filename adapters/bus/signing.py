@@ -39,6 +39,8 @@ class Reason(StrEnum):
     NOT_YET_VALID = "not_yet_valid"
     NOT_ALLOWED = "not_allowed"
     REPLAY = "replay"
+    UNKNOWN_DOSSIER = "unknown_dossier"
+    UNKNOWN_MESSAGE = "unknown_message"
 
 
 class Rejected(Exception):
@@ -193,3 +195,34 @@ def routes_of(definitions: Iterable[Any]) -> dict[tuple[str, Service], set[str]]
                     allowed.setdefault((agency, service), set()).add(target)
                     allowed.setdefault((target, Service.RECEIPT), set()).add(agency)
     return allowed
+
+
+def with_successors(
+    allowed: dict[tuple[str, Service], set[str]], successors: Mapping[str, str]
+) -> dict[tuple[str, Service], set[str]]:
+    """The allow-list extended for reorganisations: a successor may do whatever its
+    predecessor could, receive what was addressed to it, and the predecessor may hand its open
+    dossiers over to the successor. ``successors`` maps a replaced agency to its successor."""
+
+    def heir(agency: str) -> str:
+        seen = {agency}
+        while agency in successors and successors[agency] not in seen:
+            agency = successors[agency]
+            seen.add(agency)
+        return agency
+
+    extended = {route: set(targets) for route, targets in allowed.items()}
+    for (sender, service), targets in allowed.items():
+        for target in targets:
+            for a, b in (
+                (heir(sender), target),
+                (sender, heir(target)),
+                (heir(sender), heir(target)),
+            ):
+                if a != b:
+                    extended.setdefault((a, service), set()).add(b)
+    for old in successors:
+        new = heir(old)
+        extended.setdefault((old, Service.HANDOVER), set()).add(new)
+        extended.setdefault((new, Service.RECEIPT), set()).add(old)
+    return extended

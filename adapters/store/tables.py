@@ -186,6 +186,10 @@ inbox = Table(
     Column("to_agency", String(32), nullable=False),
     Column("received_at", Instant, nullable=False),
     Column("receipt", JSON, nullable=False),
+    Column("dossier_code", String(64), nullable=False, server_default=""),
+    Column("service", String(64), nullable=False, server_default=""),
+    Column("digest", String(64), nullable=False, server_default=""),  # SHA-256 of the envelope
+    Index("ix_inbox_dossier", "dossier_code"),
 )
 
 agencies = Table(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from kombu.connection import Connection
 from sqlalchemy import create_engine, make_url, select, text
 
 from adapters.store import tables as t
@@ -25,6 +26,20 @@ from workflow.ports import UnitOfWork
 
 SECRET = bytes(range(32))
 PG_VARIABLE = "LIENTHONG_TEST_DATABASE_URL"
+BROKER_VARIABLE = "LIENTHONG_TEST_BROKER_URL"
+
+
+def broker_url() -> str:
+    """The test RabbitMQ: skip (saying why) without the variable, fail if it is unreachable."""
+    url = os.environ.get(BROKER_VARIABLE)
+    if not url:
+        pytest.skip(f"{BROKER_VARIABLE} is not set: RabbitMQ tests need a broker (CI sets it)")
+    try:
+        with Connection(url, connect_timeout=5) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as error:
+        pytest.fail(f"RabbitMQ at {url} is unreachable: {error}")
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -8,30 +8,16 @@ deletes its queues afterwards, so that runs never collide.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kombu.connection import Connection
 
 from adapters.bus.kombu_bus import Handled, KombuBus, Outcome
+from tests.integration.conftest import broker_url
 
-BROKER_VARIABLE = "LIENTHONG_TEST_BROKER_URL"
 POLICE, WARD = "000.09.71.H26", "000.00.71.H26"
-
-
-def _broker() -> str:
-    url = os.environ.get(BROKER_VARIABLE)
-    if not url:
-        pytest.skip(f"{BROKER_VARIABLE} is not set: RabbitMQ tests need a broker (CI sets it)")
-    try:
-        with Connection(url, connect_timeout=5) as connection:
-            connection.ensure_connection(max_retries=1)
-    except Exception as error:
-        pytest.fail(f"RabbitMQ at {url} is unreachable: {error}")
-    return url
 
 
 @pytest.fixture(params=["memory", "embedded", "rabbitmq"])
@@ -40,7 +26,7 @@ def bus_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return "memory://"
     if request.param == "embedded":
         return f"lienthong+sqlite:///{tmp_path / 'bus.sqlite3'}"
-    return _broker()
+    return broker_url()
 
 
 @pytest.fixture
@@ -60,7 +46,7 @@ def bus(bus_url: str) -> Iterator[KombuBus]:
 def _collect(bus: KombuBus, agency: str, outcome: Outcome = Outcome.DONE) -> list[bytes]:
     seen: list[bytes] = []
 
-    def handler(raw: bytes) -> Handled:
+    def handler(_: str, raw: bytes) -> Handled:
         seen.append(raw)
         return Handled(outcome, "bad_signature" if outcome is Outcome.DEAD else "")
 
@@ -88,7 +74,7 @@ def test_a_message_that_fails_for_now_is_delivered_again(bus: KombuBus) -> None:
     bus.publish(b'{"n": 1}', POLICE)
     attempts: list[bytes] = []
 
-    def flaky(raw: bytes) -> Handled:
+    def flaky(_: str, raw: bytes) -> Handled:
         attempts.append(raw)
         return Handled(Outcome.RETRY if len(attempts) == 1 else Outcome.DONE)
 

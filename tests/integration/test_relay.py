@@ -61,7 +61,7 @@ def _relay(sql: SqlStore, bus: KombuBus, clock: FixedClock, **options: object) -
 
 def _received(bus: KombuBus, agency: str) -> list[bytes]:
     seen: list[bytes] = []
-    bus.consume(agency, lambda raw: (seen.append(raw), Handled(Outcome.DONE))[1], idle=0.3)
+    bus.consume(agency, lambda _, raw: (seen.append(raw), Handled(Outcome.DONE))[1], idle=0.3)
     return seen
 
 

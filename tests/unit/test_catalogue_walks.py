@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from procedures.loader import catalogue_files, read_definition
+from tests.conftest import VN, FixedClock
 from tests.unit.walk import open_dossier, walk
 from workflow.catalogue import Catalogue
 from workflow.definition import NationalStatus, ProcedureDefinition
@@ -14,9 +17,14 @@ from workflow.engine import Engine
 FILES = catalogue_files()
 
 
-def _definition(catalogue: Catalogue, path_name: str) -> ProcedureDefinition:
+def _definition(catalogue: Catalogue, path_name: str, clock: FixedClock) -> ProcedureDefinition:
+    """The file's definition; the clock set to a week after it came into force, when its
+    agencies were in force (a hand-over to an agency replaced since goes to its successor)."""
     code, version = path_name.removesuffix(".yaml").split("@")
-    return catalogue.get(code, version=version)
+    definition = catalogue.get(code, version=version)
+    day = definition.effective_from + dt.timedelta(days=7)
+    clock.set(dt.datetime.combine(day, dt.time(9), tzinfo=VN))
+    return definition
 
 
 def test_every_file_is_in_the_catalogue(catalogue: Catalogue) -> None:
@@ -29,8 +37,10 @@ def test_every_file_is_in_the_catalogue(catalogue: Catalogue) -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_happy_path(path: object, catalogue: Catalogue, engine: Engine, officer: Actor) -> None:
-    definition = _definition(catalogue, path.name)  # type: ignore[attr-defined]
+def test_happy_path(
+    path: object, catalogue: Catalogue, engine: Engine, officer: Actor, clock: FixedClock
+) -> None:
+    definition = _definition(catalogue, path.name, clock)  # type: ignore[attr-defined]
     dossier = open_dossier(engine, definition, officer)
     assert dossier.status is NationalStatus.SUBMITTED_ONLINE
 
@@ -56,9 +66,9 @@ def test_happy_path(path: object, catalogue: Catalogue, engine: Engine, officer:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_supplement_path(
-    path: object, catalogue: Catalogue, engine: Engine, officer: Actor
+    path: object, catalogue: Catalogue, engine: Engine, officer: Actor, clock: FixedClock
 ) -> None:
-    definition = _definition(catalogue, path.name)  # type: ignore[attr-defined]
+    definition = _definition(catalogue, path.name, clock)  # type: ignore[attr-defined]
     dossier = open_dossier(engine, definition, officer)
 
     fired = walk(engine, dossier, officer, supplement=True)
