@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adapters.clock import SystemClock
 from adapters.store.database import current_revision
@@ -23,6 +24,9 @@ from workflow.errors import StoreUnavailable
 from workflow.ports import Clock
 from workflow.sla import SlaPolicy
 
+if TYPE_CHECKING:
+    from adapters.bus.routing import Routing
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -35,6 +39,8 @@ class Settings:
     database_url: str | None = None
     secret_key: str | None = None
     risk_share: float = 0.2
+    broker_url: str | None = None
+    keys_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -48,6 +54,8 @@ class Settings:
             database_url=env.get("LIENTHONG_DATABASE_URL") or None,
             secret_key=env.get("LIENTHONG_SECRET_KEY") or None,
             risk_share=float(env.get("LIENTHONG_RISK_SHARE", "0.2")),
+            broker_url=env.get("LIENTHONG_BROKER_URL") or None,
+            keys_dir=Path(env["LIENTHONG_KEYS_DIR"]) if env.get("LIENTHONG_KEYS_DIR") else None,
         )
 
     @property
@@ -59,6 +67,16 @@ class Settings:
     def url(self) -> str:
         """The database URL in use."""
         return self.database_url or f"sqlite:///{self.var_dir / 'lienthong.sqlite3'}"
+
+    @property
+    def bus_url(self) -> str:
+        """The queue transport in use: RabbitMQ by URL, or the durable embedded transport."""
+        return self.broker_url or f"lienthong+sqlite:///{self.var_dir / 'bus.sqlite3'}"
+
+    @property
+    def key_folder(self) -> Path:
+        """Where the agencies' signing keys and public keys are."""
+        return self.keys_dir or self.var_dir / "keys"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +122,21 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> A
     store.sync(catalogue, clock.now())
     engine = Engine(catalogue, clock, calendar, SlaPolicy(risk_share=settings.risk_share))
     return App(settings, catalogue, calendar, engine, store)
+
+
+def open_routing(app: App, agencies: list[str] | None = None) -> Routing:
+    """Relay and receiver of ``agencies`` (all, if ``None``) on the configured queues. Embedded,
+    missing agency keys are created; otherwise they must be in the key folder."""
+    from adapters.bus.kombu_bus import KombuBus  # noqa: PLC0415 (only workers need kombu)
+    from adapters.bus.routing import Routing  # noqa: PLC0415
+
+    settings = app.settings
+    bus = KombuBus(settings.bus_url)
+    return Routing(
+        app.store,
+        app.engine,
+        bus,
+        settings.key_folder,
+        agencies,
+        create_keys=settings.embedded and settings.keys_dir is None,
+    )

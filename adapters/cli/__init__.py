@@ -10,6 +10,7 @@ from adapters.bootstrap import bootstrap
 from adapters.cli.calendar import calendar_app
 from adapters.cli.catalogue import agencies_app, procedures_app
 from adapters.cli.common import fail, out, procedures_table
+from adapters.cli.routing import messages_app, reorganise, serve, worker
 from adapters.cli.store import audit_app, db_app
 from workflow.errors import WorkflowError
 
@@ -23,6 +24,10 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(procedures_app, name="procedures")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(messages_app, name="messages")
+app.command("worker")(worker)
+app.command("serve")(serve)
+app.command("reorganise")(reorganise)
 
 
 @app.command("run")
