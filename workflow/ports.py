@@ -133,6 +133,20 @@ class Bus(abc.ABC):
         until ``limit`` were handled or none came for ``idle`` seconds; how many were handled."""
 
     @abc.abstractmethod
+    def consume_batches(
+        self,
+        agencies: str | tuple[str, ...],
+        handler: Callable[[list[tuple[str, bytes]]], list[Handled]],
+        *,
+        limit: int | None = None,
+        idle: float = 1.0,
+        batch: int = 50,
+        linger: float = 0.005,
+    ) -> int:
+        """Like :meth:`consume`, handing up to ``batch`` messages at once to ``handler``, which
+        returns one decision per message; each is settled only after the handler returns."""
+
+    @abc.abstractmethod
     def dead_letters(self, agency: str, limit: int = 100) -> list[tuple[bytes, str]]:
         """Take up to ``limit`` dead letters of the agency: (message, reason)."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from kombu.connection import Connection
@@ -28,6 +29,15 @@ __all__ = ["Handled", "KombuBus", "Outcome"]
 
 RETRY = {"max_retries": 5, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 2.0}
 REASON_HEADER = "x-lienthong-reason"
+
+
+@dataclass(slots=True)
+class _Subscription:
+    """Consumers kept on a connection, and the messages received but not yet handled."""
+
+    connection: Connection
+    consumers: list[Consumer]
+    pending: list[tuple[str, bytes, Message]]
 
 
 class KombuBus(Bus):
@@ -54,11 +64,17 @@ class KombuBus(Bus):
         self._options = options
         self.connection = Connection(url, transport_options=options)
         self.reconnects = 0
+        self._subscriptions: dict[tuple[str, ...], _Subscription] = {}
         self.exchange = Exchange(f"{prefix}.agencies", type="direct", durable=True)
         self.dead_exchange = Exchange(f"{prefix}.dead", type="direct", durable=True)
 
     def close(self) -> None:
+        self.unsubscribe()
         self.connection.release()
+
+    def unsubscribe(self) -> None:
+        """Cancel the consumers kept between calls (before deleting their queues, say)."""
+        self._drop_subscriptions()
 
     def _live(self) -> Connection:
         """The connection, replaced by a new one if it was closed or lost."""
@@ -69,6 +85,7 @@ class KombuBus(Bus):
         return self.connection
 
     def _reconnect(self) -> None:
+        self._subscriptions.clear()  # their messages come back to the new consumers
         with contextlib.suppress(Exception):
             self.connection.release()
         self.connection = Connection(self.url, transport_options=self._options)
@@ -151,45 +168,99 @@ class KombuBus(Bus):
         limit: int | None = None,
         idle: float = 1.0,
     ) -> int:
-        """Hand the messages of the agencies' queues to ``handler(agency, raw)`` until ``limit``
+        """Hand the agencies' messages to ``handler(agency, raw)`` one at a time until ``limit``
         are handled, or until no message came for ``idle`` seconds. Returns how many were
         handled. A worker of a successor agency consumes its predecessors' queues too."""
+
+        def one_by_one(items: list[tuple[str, bytes]]) -> list[Handled]:
+            return [handler(agency, raw) for agency, raw in items]
+
+        return self.consume_batches(agencies, one_by_one, limit=limit, idle=idle, batch=1)
+
+    def consume_batches(
+        self,
+        agencies: str | tuple[str, ...],
+        handler: Callable[[list[tuple[str, bytes]]], list[Handled]],
+        *,
+        limit: int | None = None,
+        idle: float = 1.0,
+        batch: int = 50,
+        linger: float = 0.005,
+    ) -> int:
+        """Like :meth:`consume`, but hand the handler up to ``batch`` messages at once (those
+        that arrived within ``linger`` seconds of each other), so that it can record them in
+        one transaction. Each message is settled after the handler returns, by its own
+        decision: nothing is acknowledged before its effect is committed."""
         names = (agencies,) if isinstance(agencies, str) else agencies
         handled = 0
+        subscription = self._subscription(names, batch)
+        pending = subscription.pending
+
+        def flush() -> None:
+            nonlocal handled
+            taken = pending[:]
+            pending.clear()
+            decisions = handler([(agency, raw) for agency, raw, _ in taken])
+            for (agency, raw, message), decision in zip(taken, decisions, strict=True):
+                self._settle(agency, raw, message, decision)
+            handled += len(taken)
+
+        connection = subscription.connection
+        try:
+            while limit is None or handled + len(pending) < limit:
+                try:
+                    connection.drain_events(timeout=linger if pending else idle)
+                except TimeoutError:
+                    if not pending:
+                        break
+                    flush()
+                    continue
+                if len(pending) >= batch:
+                    flush()
+            if pending:
+                flush()
+        except self._lost():  # unacknowledged messages come back; the next call reconnects
+            self._reconnect()
+        return handled
+
+    def _subscription(self, names: tuple[str, ...], batch: int) -> _Subscription:
+        """The consumers of these queues, started once and kept between calls (declaring and
+        subscribing costs round trips); messages they receive wait in ``pending``."""
+        connection = self._live()
+        found = self._subscriptions.get(names)
+        if found is not None and found.connection is connection:
+            return found
+        pending: list[tuple[str, bytes, Message]] = []
 
         def on_message_for(agency: str) -> Callable[[Message], None]:
             def on_message(message: Message) -> None:
-                nonlocal handled
                 body = message.body
                 raw = body if isinstance(body, bytes) else str(body).encode()
-                self._settle(agency, raw, message, handler(agency, raw))
-                handled += 1
+                pending.append((agency, raw, message))
 
             return on_message
 
-        connection = self._live()
         consumers = [
             Consumer(
                 connection,
                 queues=[self.queue(agency)],
                 accept=["json"],
                 on_message=on_message_for(agency),
-                prefetch_count=10,
+                prefetch_count=max(batch, 10),
             )
             for agency in names
         ]
-        try:
-            with contextlib.ExitStack() as stack:
-                for consumer in consumers:
-                    stack.enter_context(consumer)
-                while limit is None or handled < limit:
-                    try:
-                        connection.drain_events(timeout=idle)
-                    except TimeoutError:
-                        break
-        except self._lost():  # unacknowledged messages come back; the next call reconnects
-            self._reconnect()
-        return handled
+        for consumer in consumers:
+            consumer.consume()
+        found = self._subscriptions[names] = _Subscription(connection, consumers, pending)
+        return found
+
+    def _drop_subscriptions(self) -> None:
+        for subscription in self._subscriptions.values():
+            for consumer in subscription.consumers:
+                with contextlib.suppress(Exception):
+                    consumer.cancel()
+        self._subscriptions.clear()
 
     def _settle(self, agency: str, raw: bytes, message: Message, result: Handled) -> None:
         if result.outcome is Outcome.DEAD:

@@ -19,15 +19,16 @@ taken by the successor's worker, which consumes the predecessor's queue too.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, exc, insert, select
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.bus.relay import Relay
 from adapters.bus.signing import KeyRegistry, Reason, Rejected, Signer
 from adapters.store import tables as t
 from adapters.store.database import translated
@@ -37,6 +38,42 @@ from workflow.messages import Envelope, Service
 from workflow.ports import Bus, Clock, Handled, Outcome
 
 log = logging.getLogger(__name__)
+
+
+_DOSSIER = select(t.dossiers.c.code).where(t.dossiers.c.code == bindparam("code"))
+_INSERTS: dict[str, Any] = {}
+_ACKNOWLEDGE = (
+    update(t.outbox)
+    .where(
+        t.outbox.c.message_id == bindparam("b_message"),
+        t.outbox.c.to_agency.in_(bindparam("addressees", expanding=True)),
+    )
+    .values(
+        acknowledged_at=func.coalesce(
+            t.outbox.c.acknowledged_at, bindparam("now", type_=t.outbox.c.acknowledged_at.type)
+        ),
+        undeliverable_at=None,
+    )
+)
+
+
+def _insert_once(dialect_name: str) -> Any:
+    """``INSERT INTO inbox ... ON CONFLICT (message_id) DO NOTHING RETURNING message_id``, built
+    once per dialect."""
+    statement = _INSERTS.get(dialect_name)
+    if statement is None:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        statement = _INSERTS[dialect_name] = (
+            dialect.insert(t.inbox)
+            .on_conflict_do_nothing(index_elements=[t.inbox.c.message_id])
+            .returning(t.inbox.c.message_id)  # a row back only if it was inserted
+        )
+    return statement
+
+
+def _dead(rejected: Rejected) -> Handled:
+    log.warning("message rejected to the dead-letter queue: %s", rejected)
+    return Handled(Outcome.DEAD, f"{rejected.reason.value}: {rejected.detail}")
 
 
 def digest(envelope: Envelope) -> str:
@@ -56,7 +93,6 @@ class Receiver:
         signers: Mapping[str, Signer],
         clock: Clock,
         directory: AgencyDirectory,
-        relay: Relay,
         *,
         ttl: dt.timedelta = dt.timedelta(days=2),
         tz: dt.tzinfo = dt.UTC,
@@ -67,29 +103,48 @@ class Receiver:
         self.signers = signers
         self.clock = clock
         self.directory = directory
-        self.relay = relay
         self.ttl = ttl
         self.tz = tz
         self.receipts: list[tuple[bytes, str]] = []  # to send once the consumer returns
+        self._held: dict[tuple[str, dt.date], list[str]] = {}
 
     def handle(self, queue_agency: str, raw: bytes) -> Handled:
         """Decide one message from ``queue_agency``'s queue (see the module's docstring)."""
+        return self.handle_batch([(queue_agency, raw)])[0]
+
+    def handle_batch(self, items: list[tuple[str, bytes]]) -> list[Handled]:
+        """Decide messages (queue agency, raw), recording all their effects in one
+        transaction: one commit for the batch. A message rejected for a reason of its own goes
+        to the dead-letter queue alone; if the store fails, every message is left for later."""
         now = self.clock.now()
-        try:
-            envelope = self.registry.admit(raw, now)
-            receiver = self._receiver(envelope, queue_agency, now)
-            if envelope.service is Service.RECEIPT:
-                self._acknowledge(envelope, now)
-                return Handled(Outcome.DONE)
-            receipt = self._record(envelope, receiver, now)
-        except Rejected as rejected:
-            log.warning("message rejected to the dead-letter queue: %s", rejected)
-            return Handled(Outcome.DEAD, f"{rejected.reason.value}: {rejected.detail}")
-        except StoreError as error:  # the database is down: leave the message for later
-            log.warning("message left on the queue, the store failed: %s", error)
-            return Handled(Outcome.RETRY, str(error))
-        self.receipts.append((receipt, envelope.from_agency))
-        return Handled(Outcome.DONE)
+        results: list[Handled | None] = [None] * len(items)
+        admitted: list[tuple[int, Envelope, str]] = []
+        for index, (queue_agency, raw) in enumerate(items):
+            try:
+                envelope = self.registry.admit(raw, now)
+                admitted.append((index, envelope, self._receiver(envelope, queue_agency, now)))
+            except Rejected as rejected:
+                results[index] = _dead(rejected)
+        receipts: list[tuple[bytes, str]] = []
+        if admitted:
+            try:
+                with translated(str(self.engine.url)), self.engine.begin() as connection:
+                    for index, envelope, receiver in admitted:
+                        try:
+                            if envelope.service is Service.RECEIPT:
+                                self._acknowledge(connection, envelope, now)
+                            else:
+                                receipt = self._record(connection, envelope, receiver, now)
+                                receipts.append((receipt, envelope.from_agency))
+                        except Rejected as rejected:
+                            results[index] = _dead(rejected)
+                        else:
+                            results[index] = Handled(Outcome.DONE)
+            except StoreError as error:  # the database is down: leave every message for later
+                log.warning("messages left on the queue, the store failed: %s", error)
+                return [Handled(Outcome.RETRY, str(error)) for _ in items]
+        self.receipts.extend(receipts)  # committed: their receipts can go
+        return [result or Handled(Outcome.RETRY) for result in results]
 
     def send_receipts(self) -> int:
         """Publish the receipts of the messages handled so far (after their acks, outside the
@@ -125,73 +180,77 @@ class Receiver:
             )
         return holder
 
-    def _acknowledge(self, envelope: Envelope, now: dt.datetime) -> None:
+    def _acknowledge(self, connection: Connection, envelope: Envelope, now: dt.datetime) -> None:
+        """Record a receipt on the sender's outbox row, in one statement when all is well:
+        only the agency the message went to (or its successor) can acknowledge it."""
         acknowledged = envelope.body.get("message_id")
         if not isinstance(acknowledged, str):
             raise Rejected(Reason.MALFORMED, "body.message_id: a receipt must name its message")
-        with translated(str(self.engine.url)), self.engine.connect() as connection:
-            row = connection.execute(
-                select(t.outbox.c.to_agency).where(t.outbox.c.message_id == acknowledged)
-            ).first()
+        box = t.outbox.c
+        addressees = self._addressees(envelope.from_agency, now)
+        done = connection.execute(
+            _ACKNOWLEDGE, {"b_message": acknowledged, "addressees": addressees, "now": now}
+        )
+        if done.rowcount == 1:
+            return
+        row = connection.execute(
+            select(box.to_agency).where(box.message_id == acknowledged)
+        ).first()
         if row is None:
             raise Rejected(Reason.UNKNOWN_MESSAGE, f"no sent message {acknowledged}")
-        addressee = str(row.to_agency)
-        day = now.astimezone(self.tz).date()
-        try:
-            holder = self.directory.successor_on(addressee, day).code
-        except UnknownAgency:
-            holder = addressee
-        if envelope.from_agency not in (addressee, holder):
-            raise Rejected(
-                Reason.NOT_ALLOWED,
-                f"agency {envelope.from_agency} cannot acknowledge a message sent to {addressee}",
-            )
-        with translated(str(self.engine.url)):
-            self.relay.acknowledge(acknowledged)
+        raise Rejected(
+            Reason.NOT_ALLOWED,
+            f"agency {envelope.from_agency} cannot acknowledge a message sent to {row.to_agency}",
+        )
 
-    def _record(self, envelope: Envelope, receiver: str, now: dt.datetime) -> bytes:
-        """Record the message once; the receipt to send (the original one for a copy)."""
+    def _addressees(self, agency: str, now: dt.datetime) -> list[str]:
+        """``agency`` and the agencies whose work it holds on the day of ``now``."""
+        day = now.astimezone(self.tz).date()
+        key = (agency, day)
+        found = self._held.get(key)
+        if found is None:
+            found = [agency]
+            for other in self.directory:
+                if other.code == agency or other.successor is None:
+                    continue
+                with contextlib.suppress(UnknownAgency):
+                    if self.directory.successor_on(other.code, day).code == agency:
+                        found.append(other.code)
+            self._held[key] = found
+        return found
+
+    def _record(
+        self, connection: Connection, envelope: Envelope, receiver: str, now: dt.datetime
+    ) -> bytes:
+        """Record the message once; the receipt to send (the original one for a copy).
+
+        When all is well: check that the dossier exists, and insert into the inbox unless the
+        message id is there already. If it is, a second look tells a copy (its original
+        receipt) from a replay.
+        """
         mine = digest(envelope)
-        with translated(str(self.engine.url)):
-            with self.engine.begin() as connection:
-                known = self._known(connection, envelope.message_id, mine)
-                if known is not None:
-                    return known
-                exists = connection.execute(
-                    select(t.dossiers.c.code).where(t.dossiers.c.code == envelope.dossier_code)
-                ).first()
-                if exists is None:
-                    raise Rejected(
-                        Reason.UNKNOWN_DOSSIER, f"no dossier {envelope.dossier_code} here"
-                    )
-                receipt = self._receipt(envelope, receiver, now)
-                try:
-                    with connection.begin_nested():
-                        connection.execute(
-                            insert(t.inbox),
-                            {
-                                "message_id": envelope.message_id,
-                                "from_agency": envelope.from_agency,
-                                "to_agency": receiver,
-                                "received_at": now,
-                                "receipt": receipt.model_dump(mode="json"),
-                                "dossier_code": envelope.dossier_code,
-                                "service": envelope.service.value,
-                                "digest": mine,
-                            },
-                        )
-                except exc.IntegrityError:  # a copy handled by another worker meanwhile
-                    pass
-                else:
-                    return receipt.to_json()
-            with self.engine.connect() as connection:
-                known = self._known(connection, envelope.message_id, mine)
-        if known is None:
-            raise Rejected(Reason.MALFORMED, f"message {envelope.message_id} could not be recorded")
+        if connection.execute(_DOSSIER, {"code": envelope.dossier_code}).first() is None:
+            raise Rejected(Reason.UNKNOWN_DOSSIER, f"no dossier {envelope.dossier_code} here")
+        receipt = self._receipt(envelope, receiver, now)
+        row = {
+            "message_id": envelope.message_id,
+            "from_agency": envelope.from_agency,
+            "to_agency": receiver,
+            "received_at": now,
+            "receipt": receipt.model_dump(mode="json"),
+            "dossier_code": envelope.dossier_code,
+            "service": envelope.service.value,
+            "digest": mine,
+        }
+        if connection.execute(_insert_once(connection.dialect.name), row).first() is not None:
+            return receipt.to_json()
+        known = self._known(connection, envelope.message_id, mine)
+        if known is None:  # cannot be: the insert found the id taken
+            raise Rejected(Reason.REPLAY, f"message id {envelope.message_id} is taken")
         return known
 
     @staticmethod
-    def _known(connection: Any, message_id: str, mine: str) -> bytes | None:
+    def _known(connection: Connection, message_id: str, mine: str) -> bytes | None:
         """The stored receipt of an exact copy; :class:`Rejected` for a reused id."""
         row = connection.execute(
             select(t.inbox.c.digest, t.inbox.c.receipt).where(t.inbox.c.message_id == message_id)

@@ -14,14 +14,39 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, bindparam, func, or_, select, update
 
 from adapters.bus.kombu_bus import KombuBus
 from adapters.bus.signing import Signer
 from adapters.store import tables as t
 from adapters.store.database import translated
+from adapters.store.tables import Instant
 from workflow.messages import Envelope, Service
 from workflow.ports import Clock
+
+_BOX = t.outbox.c
+# built once: SQLAlchemy then finds their compiled forms in its cache
+_DUE = (
+    select(t.outbox)
+    .where(
+        _BOX.acknowledged_at.is_(None),
+        _BOX.undeliverable_at.is_(None),
+        or_(_BOX.next_attempt_at.is_(None), _BOX.next_attempt_at <= bindparam("now")),
+        _BOX.from_agency.in_(bindparam("senders", expanding=True)),
+    )
+    .order_by(_BOX.id)
+    .limit(bindparam("limit"))
+)
+_AFTER_ATTEMPT = (
+    update(t.outbox)
+    .where(_BOX.id == bindparam("b_id"))
+    .values(
+        attempts=bindparam("v_attempts"),
+        published_at=func.coalesce(bindparam("v_published", type_=Instant), _BOX.published_at),
+        next_attempt_at=bindparam("v_next", type_=Instant),
+        undeliverable_at=bindparam("v_undeliverable", type_=Instant),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,46 +91,46 @@ class Relay:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.ttl = ttl
+        self._senders = sorted(signers)
 
     def run_once(self, limit: int = 100) -> RelayReport:
         """Publish every message that is due (new, or not acknowledged in time), from the
         agencies this relay holds signing keys for."""
         now = self.clock.now()
-        box = t.outbox.c
         with translated(str(self.engine.url)), self.engine.connect() as connection:
             due = (
-                connection.execute(
-                    select(t.outbox)
-                    .where(
-                        box.acknowledged_at.is_(None),
-                        box.undeliverable_at.is_(None),
-                        or_(box.next_attempt_at.is_(None), box.next_attempt_at <= now),
-                        box.from_agency.in_(sorted(self.signers)),
-                    )
-                    .order_by(box.id)
-                    .limit(limit)
-                )
+                connection.execute(_DUE, {"now": now, "senders": self._senders, "limit": limit})
                 .mappings()
                 .all()
             )
+        if not due:
+            return RelayReport(0, 0, 0)
         published = failed = undeliverable = 0
+        updates: list[dict[str, object]] = []
         for row in due:
             attempts = row["attempts"] + 1
-            changes: dict[str, object] = {"attempts": attempts}
             try:
                 self.bus.publish(self._envelope(row).to_json(), row["to_agency"])
             except Exception:
                 failed += 1
+                sent = None
             else:
                 published += 1
-                changes["published_at"] = now
-            if attempts >= self.max_attempts:
-                changes["undeliverable_at"] = now
-                undeliverable += 1
-            else:
-                changes["next_attempt_at"] = now + self.backoff.after(attempts)
-            with translated(str(self.engine.url)), self.engine.begin() as connection:
-                connection.execute(update(t.outbox).where(box.id == row["id"]).values(**changes))
+                sent = now
+            last = attempts >= self.max_attempts
+            undeliverable += last
+            updates.append(
+                {
+                    "b_id": row["id"],
+                    "v_attempts": attempts,
+                    "v_published": sent,
+                    "v_next": now + self.backoff.after(attempts),
+                    "v_undeliverable": now if last else None,
+                }
+            )
+        # one transaction for the run: a crash before it only means publishing again
+        with translated(str(self.engine.url)), self.engine.begin() as connection:
+            connection.execute(_AFTER_ATTEMPT, updates)
         return RelayReport(published, failed, undeliverable)
 
     def _envelope(self, row: Mapping[Any, Any]) -> Envelope:

@@ -82,7 +82,6 @@ class Routing:
             signers,
             engine.clock,
             directory,
-            self.relay,
             tz=engine.calendar.tz,
         )
 
@@ -106,11 +105,14 @@ class Routing:
         for queue in self.queues:
             self.bus.declare(queue)
 
-    def step(self, *, idle: float = 0.2, limit: int = 500) -> StepReport:
-        """Publish what is due, then handle up to ``limit`` messages waiting on the queues."""
+    def step(self, *, idle: float = 0.2, limit: int = 500, batch: int = 50) -> StepReport:
+        """Publish what is due, then handle up to ``limit`` messages waiting on the queues,
+        recording up to ``batch`` of them per transaction."""
         relayed = self.relay.run_once(limit=limit)
         try:
-            handled = self.bus.consume(self.queues, self.receiver.handle, limit=limit, idle=idle)
+            handled = self.bus.consume_batches(
+                self.queues, self.receiver.handle_batch, limit=limit, idle=idle, batch=batch
+            )
         finally:
             self.receiver.send_receipts()
         return StepReport(relayed, handled)

@@ -36,6 +36,7 @@ def bus(bus_url: str) -> Iterator[KombuBus]:
     for agency in (POLICE, WARD):
         bus.declare(agency)
     yield bus
+    bus.unsubscribe()
     with bus.connection.channel() as channel:
         for agency in (POLICE, WARD):
             for queue in (bus.queue(agency), bus.dead_queue(agency)):

@@ -110,6 +110,7 @@ def net(request: pytest.FixtureRequest, tmp_path: Path, catalogue: Catalogue) ->
         store, drop = postgres_store(request.getfixturevalue("pg_database"))
         bus = KombuBus(url, prefix=prefix)
     yield Net(store, bus, clock, engine, tmp_path / "keys")
+    bus.unsubscribe()
     with bus.connection.channel() as channel:
         for agency in catalogue.agencies:
             for queue in (bus.queue(agency.code), bus.dead_queue(agency.code)):
@@ -346,14 +347,14 @@ WORKER = textwrap.dedent(
     engine = Engine(load_catalogue(), clock, load_calendar())
     bus = KombuBus(bus_url, prefix=prefix, visibility_timeout=2)
     routing = Routing(store, engine, bus, __import__("pathlib").Path(keys), ["000.09.71.H26"])
-    handle = routing.receiver.handle
+    handle = routing.receiver.handle_batch
 
-    def handle_then_die(agency, raw):
-        outcome = handle(agency, raw)  # the inbox row is committed ...
+    def handle_then_die(items):
+        outcome = handle(items)  # the inbox row is committed ...
         print("recorded", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)  # ... and the process dies before its ack
 
-    routing.receiver.handle = handle_then_die
+    routing.receiver.handle_batch = handle_then_die
     routing.step(idle=5)
     """
 )
