@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_calendar, bench_sla_queries, bench_store, bench_transitions
+from benchmarks import (
+    bench_calendar,
+    bench_routing,
+    bench_sla_queries,
+    bench_store,
+    bench_transitions,
+)
 
 
 def main() -> None:
-    for module in (bench_transitions, bench_calendar, bench_store, bench_sla_queries):
+    modules = (bench_transitions, bench_calendar, bench_store, bench_routing, bench_sla_queries)
+    for module in modules:
         print(f"\n== {module.__name__} ==", flush=True)
         sys.argv = [module.__name__]
         module.main()

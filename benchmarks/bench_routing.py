@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -113,61 +114,52 @@ def _prepare(store: SqlStore, engine: Engine, count: int) -> list[str]:
     return codes
 
 
-def _route(store: SqlStore, engine: Engine, workers: dict[str, _Arrivals], codes: list[str]) -> int:
-    """The timed part: every dossier from the ward's hand-over to the return of its result.
+def _officer(store: SqlStore, engine: Engine, agency: str, code: str, trigger: str) -> None:
+    payload = {"result": "KQ", "electronic": True} if trigger == "finish" else {}
+    command = Act(code, trigger, Actor("bench", agency), payload=payload)
+    retrying(lambda: act(command, store.unit_of_work(), engine))
 
-    Each agency's worker runs in its own thread, as separate workers would: it publishes its
-    outbox, handles its queue, and its officer acts at once on each dossier that arrived.
-    Returns when every dossier's result is returned and every message acknowledged."""
-    done = threading.Event()
-    returned: list[str] = []
-    errors: list[BaseException] = []
 
-    def officer(agency: str, code: str, trigger: str, **payload: object) -> None:
-        command = Act(code, trigger, Actor("bench", agency), payload=payload)
-        retrying(lambda: act(command, store.unit_of_work(), engine))
+#: what each agency's officer does when a dossier arrives there
+NEXT = {POLICE: "hand_over", INSURANCE: "finish", WARD: "return_result"}
 
-    def work(agency: str, worker: _Arrivals) -> None:
-        try:
-            while not done.is_set():
-                worker.routing.step(idle=0.01, limit=200)
-                for code in worker.take():
-                    if agency == POLICE:
-                        officer(POLICE, code, "hand_over")
-                    elif agency == INSURANCE:
-                        officer(INSURANCE, code, "finish", result="KQ", electronic=True)
-                    else:
-                        officer(WARD, code, "return_result")
-                        returned.append(code)
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-            done.set()
 
+def _worker(
+    agency: str, store_url: str, bus_url: str, prefix: str, keys: str, ready: Any, stop: Any
+) -> None:
+    """One agency's worker process: publish its outbox, handle its queue, and have its officer
+    act at once on every dossier that arrives, until told to stop."""
+    store = SqlStore(store_url, Keyring(bytes(range(32))))
+    engine = Engine(load_catalogue(), SystemClock(), load_calendar())
+    bus = KombuBus(bus_url, prefix=prefix)
+    worker = _Arrivals(Routing(store, engine, bus, Path(keys), [agency]))
+    worker.routing.declare()
+    ready.wait()
+    while not stop.is_set():
+        worker.routing.step(idle=0.05, limit=200)
+        for code in worker.take():
+            _officer(store, engine, agency, code, NEXT[agency])
+    bus.unsubscribe()
+    bus.close()
+    store.close()
+
+
+def _route(store: SqlStore, engine: Engine, codes: list[str]) -> None:
+    """The timed part: the ward hands every dossier over; returns once every result is
+    returned and every message acknowledged (the workers do the rest)."""
     for code in codes:
-        officer(WARD, code, "hand_over")
-    threads = [
-        threading.Thread(target=work, args=(agency, worker)) for agency, worker in workers.items()
-    ]
-    for thread in threads:
-        thread.start()
-    while not done.is_set():
-        if len(returned) >= len(codes) and _all_acknowledged(store):
-            done.set()
+        _officer(store, engine, WARD, code, "hand_over")
+    d = t.dossiers.c
+    waiting = select(func.count()).where(d.code.in_(codes), d.state != "returned")
+    unacknowledged = select(func.count()).where(t.outbox.c.acknowledged_at.is_(None))
+    while True:
+        with store.engine.connect() as connection:
+            if (
+                connection.execute(waiting).scalar_one() == 0
+                and connection.execute(unacknowledged).scalar_one() == 0
+            ):
+                return
         time.sleep(0.02)
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return len(returned)
-
-
-def _all_acknowledged(store: SqlStore) -> bool:
-    box = t.outbox.c
-    with store.engine.connect() as connection:
-        waiting = connection.execute(
-            select(func.count()).where(box.acknowledged_at.is_(None))
-        ).scalar_one()
-    return int(waiting) == 0
 
 
 def _latencies(store: SqlStore) -> tuple[int, list[float]]:
@@ -203,31 +195,41 @@ def _floor(bus: KombuBus, count: int, size: int) -> float:
 def bench(setup: str, store_url: str, bus_url: str, keys: Path, dossiers: int) -> Result:
     store = SqlStore(store_url, Keyring(bytes(range(32))))
     prefix = f"lt-bench-{uuid.uuid4().hex[:8]}"
-    buses = [KombuBus(bus_url, prefix=prefix) for _ in range(4)]
+    bus = KombuBus(bus_url, prefix=prefix)
+    context = multiprocessing.get_context("spawn")
+    ready, stop = context.Barrier(4), context.Event()
+    processes = []
     try:
         store.upgrade()
         engine = Engine(load_catalogue(), SystemClock(), load_calendar())
         store.sync(engine.catalogue, engine.clock.now())
-        workers = {
-            agency: _Arrivals(Routing(store, engine, bus, keys, [agency], create_keys=True))
-            for agency, bus in zip((WARD, POLICE, INSURANCE), buses, strict=False)
-        }
-        for worker in workers.values():
-            worker.routing.declare()
-        warm = _prepare(store, engine, 10)
-        _route(store, engine, workers, warm)
+        # keys and queues exist before the workers start
+        Routing(store, engine, bus, keys, [WARD, POLICE, INSURANCE], create_keys=True).declare()
+        processes = [
+            context.Process(
+                target=_worker, args=(agency, store_url, bus_url, prefix, str(keys), ready, stop)
+            )
+            for agency in (WARD, POLICE, INSURANCE)
+        ]
+        for process in processes:
+            process.start()
+        ready.wait()
+        _route(store, engine, _prepare(store, engine, 10))  # warm up
         codes = _prepare(store, engine, dossiers)
         started = time.perf_counter()
-        done = _route(store, engine, workers, codes)
+        _route(store, engine, codes)
         seconds = time.perf_counter() - started
+        stop.set()
+        for process in processes:
+            process.join(timeout=30)
         messages, latencies = _latencies(store)
         with store.engine.connect() as connection:
             size = len(str(connection.execute(select(t.inbox.c.receipt)).first()))
-        floor = _floor(buses[3], dossiers * MESSAGES_PER_DOSSIER, size)
+        floor = _floor(bus, dossiers * MESSAGES_PER_DOSSIER, size)
         quantiles = statistics.quantiles(latencies, n=100)
         return Result(
             setup,
-            done,
+            dossiers,
             seconds,
             messages - 10 * MESSAGES_PER_DOSSIER,
             statistics.median(latencies),
@@ -235,15 +237,17 @@ def bench(setup: str, store_url: str, bus_url: str, keys: Path, dossiers: int) -
             floor,
         )
     finally:
-        for bus in buses:
-            bus.unsubscribe()
-        with buses[0].connection.channel() as channel:
+        stop.set()
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+        bus.unsubscribe()
+        with bus.connection.channel() as channel:
             for agency in (WARD, POLICE, INSURANCE, "floor.000"):
-                for queue in (buses[0].queue(agency), buses[0].dead_queue(agency)):
+                for queue in (bus.queue(agency), bus.dead_queue(agency)):
                     with contextlib.suppress(Exception):
                         queue.bind(channel).delete()
-        for bus in buses:
-            bus.close()
+        bus.close()
         store.close()
 
 
