@@ -210,21 +210,7 @@ class Engine:
             )
         if not note.strip():
             raise InvalidDossier(f"dossier {dossier.code}: an apology must state its reason")
-        event = ControlEvent(
-            seq=len(dossier.history) + 1,
-            at=instant,
-            trigger=APOLOGISE,
-            from_state=dossier.state,
-            to_state=dossier.state,
-            status=dossier.status,
-            actor=actor.principal,
-            actor_agency=actor.agency,
-            agency=dossier.agency,
-            step=dossier.step,
-            to_agency=dossier.agency,
-            to_step=dossier.step,
-            note=note,
-        )
+        event = _standing_row(dossier, APOLOGISE, actor, instant, dossier.agency, note)
         dossier.history.append(event)
         dossier.due_resets += 1
         dossier.reset_at = instant
@@ -245,21 +231,8 @@ class Engine:
         heir = self._heir(dossier.agency, instant)
         if heir == dossier.agency:
             return None
-        event = ControlEvent(
-            seq=len(dossier.history) + 1,
-            at=instant,
-            trigger=TRANSFER,
-            from_state=dossier.state,
-            to_state=dossier.state,
-            status=dossier.status,
-            actor=actor.principal,
-            actor_agency=actor.agency,
-            agency=dossier.agency,
-            step=dossier.step,
-            to_agency=heir,
-            to_step=dossier.step,
-            note=f"reorganisation: agency {dossier.agency} was replaced by {heir}",
-        )
+        note = f"reorganisation: agency {dossier.agency} was replaced by {heir}"
+        event = _standing_row(dossier, TRANSFER, actor, instant, heir, note)
         dossier.history.append(event)
         dossier.agency = heir
         return event
@@ -282,3 +255,24 @@ class Engine:
         """The triggers that have a transition from the dossier's current state."""
         machine = self.catalogue.machine(dossier.procedure_code, dossier.procedure_version)
         return machine.allowed_triggers(dossier.state)
+
+
+def _standing_row(
+    dossier: Dossier, trigger: str, actor: Actor, at: dt.datetime, to_agency: str, note: str
+) -> ControlEvent:
+    """A control-sheet row that leaves state and step as they are (an apology, a transfer)."""
+    return ControlEvent(
+        seq=len(dossier.history) + 1,
+        at=at,
+        trigger=trigger,
+        from_state=dossier.state,
+        to_state=dossier.state,
+        status=dossier.status,
+        actor=actor.principal,
+        actor_agency=actor.agency,
+        agency=dossier.agency,
+        step=dossier.step,
+        to_agency=to_agency,
+        to_step=dossier.step,
+        note=note,
+    )

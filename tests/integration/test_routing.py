@@ -249,19 +249,6 @@ def test_bad_envelopes_go_to_the_dead_letter_queue_and_change_nothing(
     assert dead == raw_bytes and why.startswith(reason + ":")
 
 
-def test_a_relay_killed_between_commit_and_publish_loses_nothing(net: Net, officer: Actor) -> None:
-    """The change and its message commit together; publishing is the relay's job, later.
-    A process that dies after the commit has left the message in the outbox."""
-    code = net.submit(officer)
-    net.to_police(code)  # committed; the process "dies" before any relay runs
-    [pending] = net.outbox()
-    assert pending["published_at"] is None
-    net.settle(Routing(net.store, net.engine, net.bus, net.keys, create_keys=True))  # restart
-    [delivered] = net.outbox()
-    assert delivered["acknowledged_at"] is not None
-    assert len(net.inbox()) == 1
-
-
 def test_a_lost_broker_connection_loses_nothing(net: Net, officer: Actor) -> None:
     routing = net.routing()
     routing.declare()
@@ -369,16 +356,9 @@ def test_a_consumer_killed_before_its_ack_applies_the_message_once(
     ward.declare()
     net.routing([POLICE]).declare()
     ward.relay.run_once()  # the hand-over waits on the police queue
-    with net.store.engine.connect() as connection:
-        schema = (
-            connection.exec_driver_sql("SHOW search_path").scalar()
-            if connection.dialect.name == "postgresql"
-            else ""
-        )
-    argv = [net.store.url, schema or "", net.bus.url, net.bus.prefix, str(net.keys)]
     env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
     child = subprocess.run(
-        [sys.executable, "-c", WORKER, *argv],
+        [sys.executable, "-c", WORKER, *_child_args(net)],
         capture_output=True,
         text=True,
         env=env,
@@ -397,3 +377,86 @@ def test_a_consumer_killed_before_its_ack_applies_the_message_once(
     [sent] = net.outbox()
     assert sent["acknowledged_at"] is not None  # the original receipt, sent again
     assert net.bus.dead_letters(POLICE) == []
+
+
+RELAY_KILLED = textwrap.dedent(
+    """
+    import datetime as dt, os, signal, sys
+    from pathlib import Path
+    from adapters.bus.kombu_bus import KombuBus
+    from adapters.bus.routing import Routing
+    from adapters.store.database import make_engine
+    from adapters.store.pii import Keyring
+    from adapters.store.store import SqlStore
+    from procedures import load_catalogue
+    from procedures.calendar_file import load_calendar
+    from tests.conftest import VN, FixedClock
+    from workflow.dossier import Actor
+    from workflow.engine import Engine
+    from workflow.services import Act, act
+
+    store_url, schema, bus_url, prefix, keys, code, moment = sys.argv[1:8]
+    options = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
+    store = SqlStore(store_url, Keyring(bytes(range(32))), make_engine(store_url, **options))
+    clock = FixedClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=VN))
+    engine = Engine(load_catalogue(), clock, load_calendar())
+    ward = "000.00.71.H26"
+    act(Act(code, "hand_over", Actor("officer", ward)), store.unit_of_work(), engine)
+    if moment == "after-commit":  # the change and its message are committed; nothing published
+        os.kill(os.getpid(), signal.SIGKILL)
+    bus = KombuBus(bus_url, prefix=prefix, visibility_timeout=2)
+    routing = Routing(store, engine, bus, Path(keys), [ward])
+    publish = bus.publish
+
+    def publish_then_die(raw, agency):
+        publish(raw, agency)  # on the queue, but the outbox row never learns it
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    bus.publish = publish_then_die
+    routing.relay.run_once()
+    """
+)
+
+
+@pytest.mark.parametrize("moment", ["after-commit", "after-publish"])
+def test_a_process_killed_around_the_publish_loses_nothing_and_applies_once(
+    net: Net, officer: Actor, moment: str
+) -> None:
+    """Killed after the commit and before the publish: the next relay publishes. Killed after
+    the publish and before the outbox records it: the next relay publishes again, and the
+    receiver's inbox applies the message once."""
+    code = net.submit(officer)
+    for trigger in ("accept", "hand_over"):
+        net.act(code, trigger, WARD)
+    ward, police = net.routing([WARD]), net.routing([POLICE])
+    ward.declare()
+    police.declare()
+    child = subprocess.run(
+        [sys.executable, "-c", RELAY_KILLED, *_child_args(net), code, moment],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    [pending] = net.outbox()
+    assert pending["published_at"] is None and pending["attempts"] == 0
+    net.clock.advance(minutes=1)
+    for _ in range(3):
+        ward.step(idle=0.3)
+        police.step(idle=0.3)
+    [delivered] = net.outbox()
+    assert delivered["acknowledged_at"] is not None and delivered["attempts"] == 1
+    assert len(net.inbox()) == 1  # one copy or two on the queue: recorded once
+    assert net.bus.dead_letters(POLICE) == []
+
+
+def _child_args(net: Net) -> list[str]:
+    with net.store.engine.connect() as connection:
+        schema = (
+            connection.exec_driver_sql("SHOW search_path").scalar()
+            if connection.dialect.name == "postgresql"
+            else ""
+        )
+    return [net.store.url, str(schema or ""), net.bus.url, net.bus.prefix, str(net.keys)]
