@@ -53,7 +53,9 @@ class Net:
     keys: Path
 
     def routing(self, agencies: list[str] | None = None) -> Routing:
-        return Routing(self.store, self.engine, self.bus, self.keys, agencies, create_keys=True)
+        """Routing of ``agencies`` (default: the three of the linked procedure)."""
+        served = agencies or [WARD, POLICE, INSURANCE]
+        return Routing(self.store, self.engine, self.bus, self.keys, served, create_keys=True)
 
     def settle(self, routing: Routing | None = None, rounds: int = 4) -> None:
         """Step until nothing moves (or ``rounds`` steps)."""
@@ -111,7 +113,7 @@ def net(request: pytest.FixtureRequest, tmp_path: Path, catalogue: Catalogue) ->
         bus = KombuBus(url, prefix=prefix)
     yield Net(store, bus, clock, engine, tmp_path / "keys")
     bus.unsubscribe()
-    with bus.connection.channel() as channel:
+    with bus.connection.channel() as channel:  # deleting a queue never declared is cheap
         for agency in catalogue.agencies:
             for queue in (bus.queue(agency.code), bus.dead_queue(agency.code)):
                 queue.bind(channel).delete()
