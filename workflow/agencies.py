@@ -128,3 +128,18 @@ class AgencyDirectory:
                 raise UnknownAgency(f"agency '{code}': successor chain loops at '{agency.code}'")
             seen.add(agency.code)
         return agency
+
+    def predecessors(self, code: str) -> list[str]:
+        """The agencies whose work passed, directly or down a chain, to ``code`` once they
+        were replaced, ordered by code."""
+        found = []
+        for other in self._by_code.values():
+            if other.code == code or other.effective_to is None or other.successor is None:
+                continue
+            try:
+                heir = self.successor_on(other.code, other.effective_to + dt.timedelta(days=1))
+            except UnknownAgency:
+                continue
+            if heir.code == code:
+                found.append(other.code)
+        return sorted(found)

@@ -19,7 +19,6 @@ taken by the successor's worker, which consumes the predecessor's queue too.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -106,7 +105,7 @@ class Receiver:
         self.ttl = ttl
         self.tz = tz
         self.receipts: list[tuple[bytes, str]] = []  # to send once the consumer returns
-        self._held: dict[tuple[str, dt.date], list[str]] = {}
+        self._held: dict[str, list[str]] = {}
 
     def handle(self, queue_agency: str, raw: bytes) -> Handled:
         """Decide one message from ``queue_agency``'s queue (see the module's docstring)."""
@@ -187,7 +186,7 @@ class Receiver:
         if not isinstance(acknowledged, str):
             raise Rejected(Reason.MALFORMED, "body.message_id: a receipt must name its message")
         box = t.outbox.c
-        addressees = self._addressees(envelope.from_agency, now)
+        addressees = self._addressees(envelope.from_agency)
         done = connection.execute(
             _ACKNOWLEDGE, {"b_message": acknowledged, "addressees": addressees, "now": now}
         )
@@ -203,20 +202,11 @@ class Receiver:
             f"agency {envelope.from_agency} cannot acknowledge a message sent to {row.to_agency}",
         )
 
-    def _addressees(self, agency: str, now: dt.datetime) -> list[str]:
-        """``agency`` and the agencies whose work it holds on the day of ``now``."""
-        day = now.astimezone(self.tz).date()
-        key = (agency, day)
-        found = self._held.get(key)
+    def _addressees(self, agency: str) -> list[str]:
+        """``agency`` and the agencies whose work it took over."""
+        found = self._held.get(agency)
         if found is None:
-            found = [agency]
-            for other in self.directory:
-                if other.code == agency or other.successor is None:
-                    continue
-                with contextlib.suppress(UnknownAgency):
-                    if self.directory.successor_on(other.code, day).code == agency:
-                        found.append(other.code)
-            self._held[key] = found
+            found = self._held[agency] = [agency, *self.directory.predecessors(agency)]
         return found
 
     def _record(

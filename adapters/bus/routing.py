@@ -7,7 +7,6 @@ messages, then handles what waits on their queues (and on the queues of agencies
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from adapters.bus.relay import Backoff, Relay, RelayReport
 from adapters.bus.signing import KeyRegistry, routes_of, with_successors
 from adapters.store.store import SqlStore
 from workflow.engine import Engine
-from workflow.errors import UnknownAgency
 
 log = logging.getLogger(__name__)
 
@@ -87,18 +85,7 @@ class Routing:
 
     def queues_of(self, agency: str) -> tuple[str, ...]:
         """The agency's queue and those of the agencies it replaced (their in-flight messages)."""
-        directory = self.engine.catalogue.agencies
-        found = [agency]
-        for other in directory:
-            if other.code == agency or other.effective_to is None:
-                continue
-            try:
-                heir = directory.successor_on(other.code, other.effective_to + dt.timedelta(1))
-            except UnknownAgency:
-                continue
-            if heir.code == agency:
-                found.append(other.code)
-        return tuple(found)
+        return (agency, *self.engine.catalogue.agencies.predecessors(agency))
 
     def declare(self) -> None:
         """Create the served agencies' queues (idempotent)."""
