@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
@@ -115,6 +115,20 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     def publish(self, raw: bytes, to_agency: str) -> None:
         """Send one message to an agency's queue, durably; return once the queue holds it."""
+
+    def publish_many(self, messages: Sequence[tuple[bytes, str]]) -> list[bool]:
+        """Send messages ``(raw, to_agency)``; for each, whether its queue now holds it. A
+        transport that confirms publishes waits once for the whole batch; by default, one
+        :meth:`publish` after another, a failed one reported ``False``."""
+        sent = []
+        for raw, agency in messages:
+            try:
+                self.publish(raw, agency)
+            except Exception:
+                sent.append(False)
+            else:
+                sent.append(True)
+        return sent
 
     @abc.abstractmethod
     def dead_letter(self, raw: bytes, agency: str, reason: str) -> None:

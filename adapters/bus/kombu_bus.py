@@ -13,7 +13,9 @@ Agency codes are routing keys and queue names; citizens' identity numbers never 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import logging
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +29,86 @@ from workflow.ports import Bus, Handled, Outcome
 
 __all__ = ["Handled", "KombuBus", "Outcome"]
 
-RETRY = {"max_retries": 5, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 2.0}
 REASON_HEADER = "x-lienthong-reason"
+CONFIRM_TIMEOUT = 10.0  # seconds to wait for the broker's confirms of one batch
+
+log = logging.getLogger(__name__)
+
+#: a message to send: body, exchange, routing key (the agency), headers
+_Outgoing = tuple[bytes, Exchange, str, dict[str, str]]
+
+
+class BusError(Exception):
+    """The broker did not take a message; send it again later."""
+
+
+class _Publisher:
+    """One channel for publishing. On RabbitMQ it is in publisher-confirm mode: a batch is
+    written at once and the broker's acks (one may cover many messages) are awaited once."""
+
+    def __init__(self, connection: Connection, *, confirm: bool) -> None:
+        self.connection = connection
+        self.channel = connection.channel()
+        self.producer = Producer(self.channel)
+        self.declared: set[tuple[str, str]] = set()
+        self.confirm = confirm
+        self.tags = 0  # delivery tags the broker numbers from 1 on this channel
+        self.waiting: set[int] = set()
+        self.refused: set[int] = set()
+        if confirm:
+            self.channel.confirm_select()
+            self.channel.events["basic_ack"].add(self._acked)
+            self.channel.events["basic_nack"].add(self._nacked)
+
+    def _settled(self, tag: int, multiple: bool) -> set[int]:
+        done = {t for t in self.waiting if t <= tag} if multiple else {tag} & self.waiting
+        self.waiting -= done
+        return done
+
+    def _acked(self, tag: int, multiple: bool) -> None:
+        self._settled(tag, multiple)
+
+    def _nacked(self, tag: int, multiple: bool) -> None:
+        self.refused |= self._settled(tag, multiple)
+
+    def send(self, outgoing: list[_Outgoing], bus: KombuBus) -> list[bool]:
+        tags = []
+        for raw, exchange, key, headers in outgoing:
+            self._declare(bus, exchange, key)
+            self.producer.publish(
+                raw,
+                exchange=exchange,
+                routing_key=key,
+                delivery_mode=2,  # persistent
+                content_type="application/json",
+                content_encoding="utf-8",
+                headers=headers,
+            )
+            if self.confirm:
+                self.tags += 1
+                self.waiting.add(self.tags)
+                tags.append(self.tags)
+        if not self.confirm:  # the embedded transport has committed each one
+            return [True] * len(outgoing)
+        deadline = time.monotonic() + CONFIRM_TIMEOUT
+        while self.waiting.intersection(tags) and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                self.connection.drain_events(timeout=max(deadline - time.monotonic(), 0.01))
+        confirmed = [tag not in self.waiting and tag not in self.refused for tag in tags]
+        self.waiting.difference_update(tags)  # a late ack of these changes nothing
+        self.refused.difference_update(tags)
+        return confirmed
+
+    def _declare(self, bus: KombuBus, exchange: Exchange, key: str) -> None:
+        """Declare the queues behind (exchange, agency) once on this channel."""
+        if (exchange.name, key) in self.declared:
+            return
+        queues = [bus.dead_queue(key)]
+        if exchange.name == bus.exchange.name:
+            queues.append(bus.queue(key))
+        for queue in queues:
+            queue.bind(self.channel).declare()
+        self.declared.add((exchange.name, key))
 
 
 @dataclass(slots=True)
@@ -58,12 +138,13 @@ class KombuBus(Bus):
         self.prefix = prefix
         self.delivery_limit = delivery_limit
         self.amqp = url.startswith(("amqp://", "amqps://", "pyamqp://"))
-        options: dict[str, Any] = {"confirm_publish": True} if self.amqp else {}
+        options: dict[str, Any] = {}
         if visibility_timeout is not None and not self.amqp:
             options["visibility_timeout"] = visibility_timeout
         self._options = options
         self.connection = Connection(url, transport_options=options)
         self.reconnects = 0
+        self._publishing: _Publisher | None = None
         self._subscriptions: dict[tuple[str, ...], _Subscription] = {}
         self.exchange = Exchange(f"{prefix}.agencies", type="direct", durable=True)
         self.dead_exchange = Exchange(f"{prefix}.dead", type="direct", durable=True)
@@ -85,6 +166,7 @@ class KombuBus(Bus):
         return self.connection
 
     def _reconnect(self) -> None:
+        self._publishing = None
         self._subscriptions.clear()  # their messages come back to the new consumers
         with contextlib.suppress(Exception):
             self.connection.release()
@@ -131,34 +213,44 @@ class KombuBus(Bus):
 
     def publish(self, raw: bytes, to_agency: str) -> None:
         """Publish one envelope (already serialised) to an agency, persistently, confirmed."""
-        declare = [self.queue(to_agency), self.dead_queue(to_agency)]
-        self._send(raw, self.exchange, to_agency, declare, {})
+        if not self.publish_many([(raw, to_agency)])[0]:
+            raise BusError(f"the message to agency {to_agency} was not confirmed by the broker")
+
+    def publish_many(self, messages: Sequence[tuple[bytes, str]]) -> list[bool]:
+        """Publish envelopes ``(raw, to_agency)``, persistently; on RabbitMQ, wait once for the
+        broker's confirms of the whole batch. For each, whether the broker holds it: a message
+        not confirmed (refused, timed out, connection lost) is ``False``, to be sent again."""
+        return self._send_many([(raw, self.exchange, agency, {}) for raw, agency in messages])
 
     def dead_letter(self, raw: bytes, agency: str, reason: str) -> None:
         """Put a message in the agency's dead-letter queue with the reason it was rejected."""
-        declare = [self.dead_queue(agency)]
-        self._send(raw, self.dead_exchange, agency, declare, {REASON_HEADER: reason})
+        if not self._send_many([(raw, self.dead_exchange, agency, {REASON_HEADER: reason})])[0]:
+            raise BusError(f"the dead letter for agency {agency} was not confirmed by the broker")
 
-    def _send(
-        self,
-        raw: bytes,
-        exchange: Exchange,
-        key: str,
-        declare: list[Queue],
-        headers: dict[str, str],
-    ) -> None:
-        Producer(self._live()).publish(
-            raw,
-            exchange=exchange,
-            routing_key=key,
-            delivery_mode=2,  # persistent
-            content_type="application/json",
-            content_encoding="utf-8",
-            headers=headers,
-            declare=declare,
-            retry=True,
-            retry_policy=RETRY,
-        )
+    def _send_many(self, outgoing: list[_Outgoing]) -> list[bool]:
+        """Send with one reconnection on a lost connection; see :meth:`publish_many`."""
+        sent = [False] * len(outgoing)
+        for _ in range(2):
+            todo = [index for index, done in enumerate(sent) if not done]
+            if not todo:
+                break
+            try:
+                publisher = self._publisher()
+                confirmed = publisher.send([outgoing[index] for index in todo], self)
+            except self._lost() as error:
+                log.warning("publishing failed (%s); reconnecting", error)
+                self._reconnect()
+                continue
+            for index, ok in zip(todo, confirmed, strict=True):
+                sent[index] = ok
+        return sent
+
+    def _publisher(self) -> _Publisher:
+        """The publishing channel of the live connection (in confirm mode on RabbitMQ)."""
+        connection = self._live()
+        if self._publishing is None or self._publishing.connection is not connection:
+            self._publishing = _Publisher(connection, confirm=self.amqp)
+        return self._publishing
 
     def consume(
         self,

@@ -149,16 +149,14 @@ class Receiver:
         """Publish the receipts of the messages handled so far (after their acks, outside the
         consumer's callback); how many went out. One that fails is not kept: the sender
         publishes its message again, and that copy gets the original receipt."""
-        sent = 0
         pending, self.receipts = self.receipts, []
-        for raw, sender in pending:
-            try:
-                self.bus.publish(raw, sender)
-            except Exception as error:
-                log.warning("a receipt to %s was not sent (%s)", sender, error)
-            else:
-                sent += 1
-        return sent
+        if not pending:
+            return 0
+        sent = self.bus.publish_many(pending)
+        for (_, sender), ok in zip(pending, sent, strict=True):
+            if not ok:
+                log.warning("a receipt to %s was not sent; the sender will try again", sender)
+        return sum(sent)
 
     def _receiver(self, envelope: Envelope, queue_agency: str, now: dt.datetime) -> str:
         """The agency that takes the message: the addressee, or its successor."""

@@ -10,7 +10,8 @@ relay publishes it again with exponential backoff (the receiver's inbox drops th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ from adapters.store.database import translated
 from adapters.store.tables import Instant
 from workflow.messages import Envelope, Service
 from workflow.ports import Clock
+
+log = logging.getLogger(__name__)
 
 _BOX = t.outbox.c
 # built once: SQLAlchemy then finds their compiled forms in its cache
@@ -107,23 +110,18 @@ class Relay:
             return RelayReport(0, 0, 0)
         published = failed = undeliverable = 0
         updates: list[dict[str, object]] = []
-        for row in due:
+        sent = self._publish(due)
+        for row, ok in zip(due, sent, strict=True):
             attempts = row["attempts"] + 1
-            try:
-                self.bus.publish(self._envelope(row).to_json(), row["to_agency"])
-            except Exception:
-                failed += 1
-                sent = None
-            else:
-                published += 1
-                sent = now
+            published += ok
+            failed += not ok
             last = attempts >= self.max_attempts
             undeliverable += last
             updates.append(
                 {
                     "b_id": row["id"],
                     "v_attempts": attempts,
-                    "v_published": sent,
+                    "v_published": now if ok else None,
                     "v_next": now + self.backoff.after(attempts),
                     "v_undeliverable": now if last else None,
                 }
@@ -132,6 +130,20 @@ class Relay:
         with translated(str(self.engine.url)), self.engine.begin() as connection:
             connection.execute(_AFTER_ATTEMPT, updates)
         return RelayReport(published, failed, undeliverable)
+
+    def _publish(self, due: Sequence[Mapping[Any, Any]]) -> list[bool]:
+        """Sign and publish the due rows in one batch; for each, whether the bus took it (a row
+        that cannot be signed, say its key is gone, counts as failed and is tried again)."""
+        wires: list[tuple[bytes, str] | None] = []
+        for row in due:
+            try:
+                wires.append((self._envelope(row).to_json(), str(row["to_agency"])))
+            except Exception:
+                log.exception("message %s could not be signed", row["message_id"])
+                wires.append(None)
+        ready = [wire for wire in wires if wire is not None]
+        taken = iter(self.bus.publish_many(ready) if ready else [])
+        return [wire is not None and next(taken) for wire in wires]
 
     def _envelope(self, row: Mapping[Any, Any]) -> Envelope:
         content = row["envelope"]

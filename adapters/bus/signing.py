@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import itertools
@@ -96,7 +97,7 @@ class Signer:
         unsigned = envelope.model_copy(update={"key_id": self.key_id, "signature": ""})
         data = unsigned.signing_bytes()
         if self.algorithm is Algorithm.ED25519:
-            raw = Ed25519PrivateKey.from_private_bytes(self.secret).sign(data)
+            raw = _private_key(self.secret).sign(data)
         else:
             raw = hmac.new(self.secret, data, hashlib.sha256).digest()
         return unsigned.model_copy(update={"signature": base64.b64encode(raw).decode()})
@@ -160,6 +161,18 @@ class KeyRegistry:
         return envelope
 
 
+@functools.lru_cache(maxsize=256)
+def _private_key(secret: bytes) -> Ed25519PrivateKey:
+    """The key object of a raw private key, built once (it is the costly part of signing)."""
+    return Ed25519PrivateKey.from_private_bytes(secret)
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key(material: bytes) -> Ed25519PublicKey:
+    """The key object of a raw public key, built once."""
+    return Ed25519PublicKey.from_public_bytes(material)
+
+
 def _valid(key: AgencyKey, envelope: Envelope) -> bool:
     try:
         signature = base64.b64decode(envelope.signature, validate=True)
@@ -169,7 +182,7 @@ def _valid(key: AgencyKey, envelope: Envelope) -> bool:
     if key.algorithm is Algorithm.HMAC_SHA256:
         return hmac.compare_digest(signature, hmac.new(key.material, data, hashlib.sha256).digest())
     try:
-        Ed25519PublicKey.from_public_bytes(key.material).verify(signature, data)
+        _public_key(key.material).verify(signature, data)
     except InvalidSignature:
         return False
     return True

@@ -93,3 +93,19 @@ def test_published_messages_survive_a_new_connection(bus: KombuBus, bus_url: str
         assert _collect(later, POLICE) == [b'{"durable": true}']
     finally:
         later.close()
+
+
+def test_a_batch_is_confirmed_message_by_message(bus: KombuBus) -> None:
+    """``publish_many`` waits once for the whole batch and reports each message."""
+    batch = [(f'{{"n": {n}}}'.encode(), POLICE if n % 3 else WARD) for n in range(30)]
+    assert bus.publish_many(batch) == [True] * 30
+    assert _collect(bus, POLICE) == [raw for raw, agency in batch if agency == POLICE]
+    assert _collect(bus, WARD) == [raw for raw, agency in batch if agency == WARD]
+
+
+def test_a_batch_to_a_broker_that_is_down_is_reported_unsent() -> None:
+    down = KombuBus("amqp://guest:guest@127.0.0.1:1//", prefix="lt-down")
+    try:
+        assert down.publish_many([(b'{"n": 1}', POLICE), (b'{"n": 2}', WARD)]) == [False, False]
+    finally:
+        down.close()

@@ -408,13 +408,13 @@ RELAY_KILLED = textwrap.dedent(
         os.kill(os.getpid(), signal.SIGKILL)
     bus = KombuBus(bus_url, prefix=prefix, visibility_timeout=2)
     routing = Routing(store, engine, bus, Path(keys), [ward])
-    publish = bus.publish
+    publish_many = bus.publish_many
 
-    def publish_then_die(raw, agency):
-        publish(raw, agency)  # on the queue, but the outbox row never learns it
+    def publish_then_die(messages):
+        publish_many(messages)  # on the queue, but the outbox row never learns it
         os.kill(os.getpid(), signal.SIGKILL)
 
-    bus.publish = publish_then_die
+    bus.publish_many = publish_then_die
     routing.relay.run_once()
     """
 )
