@@ -125,8 +125,9 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> A
 
 
 def open_routing(app: App, agencies: list[str] | None = None) -> Routing:
-    """Relay and receiver of ``agencies`` (all, if ``None``) on the configured queues. Embedded,
-    missing agency keys are created; otherwise they must be in the key folder."""
+    """Relay and receiver of ``agencies`` (all, if ``None``) on the configured queues. On the
+    embedded queue (one machine) with the default key folder, missing agency keys are created;
+    otherwise they must be in the key folder."""
     from adapters.bus.kombu_bus import KombuBus  # noqa: PLC0415 (only workers need kombu)
     from adapters.bus.routing import Routing  # noqa: PLC0415
 
@@ -138,5 +139,5 @@ def open_routing(app: App, agencies: list[str] | None = None) -> Routing:
         bus,
         settings.key_folder,
         agencies,
-        create_keys=settings.embedded and settings.keys_dir is None,
+        create_keys=settings.broker_url is None and settings.keys_dir is None,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from benchmarks import (
+    bench_api,
     bench_calendar,
     bench_routing,
     bench_sla_queries,
@@ -18,7 +19,14 @@ from benchmarks import (
 
 
 def main() -> None:
-    modules = (bench_transitions, bench_calendar, bench_store, bench_routing, bench_sla_queries)
+    modules = (
+        bench_transitions,
+        bench_calendar,
+        bench_store,
+        bench_routing,
+        bench_api,
+        bench_sla_queries,
+    )
     for module in modules:
         print(f"\n== {module.__name__} ==", flush=True)
         sys.argv = [module.__name__]

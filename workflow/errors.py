@@ -7,6 +7,7 @@ Every error a caller can meet names what was wrong and what to do about it. The 
     ├── UnknownProcedure         no procedure with that code (or version, or in force on a date)
     ├── UnknownAgency            no agency with that code in the directory
     ├── InvalidDossier           a dossier cannot be opened as asked (channel, procedure, ...)
+    │   └── IdempotencyConflict  an idempotency key reused for a different submission
     ├── CalendarError            time cannot be counted as asked
     │   ├── NaiveDatetime        an instant without a timezone
     │   ├── InvalidLimit         a limit that is negative or not a whole number of half days
@@ -69,6 +70,10 @@ class UnknownAgency(WorkflowError):
 
 class InvalidDossier(WorkflowError):
     """A dossier cannot be opened with the values given."""
+
+
+class IdempotencyConflict(InvalidDossier):
+    """An idempotency key already made a dossier from a different request."""
 
 
 class CalendarError(WorkflowError):

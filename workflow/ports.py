@@ -50,6 +50,21 @@ class Outbox(abc.ABC):
         """Stage a message; it is stored when the unit of work commits, and only then."""
 
 
+class Submissions(abc.ABC):
+    """Submissions taken under an idempotency key, so that a caller's retry never makes a
+    second dossier. Keys are scoped per caller (the principal that submits)."""
+
+    @abc.abstractmethod
+    def find(self, caller: str, key: str) -> tuple[str, str] | None:
+        """(fingerprint of the request, dossier code) of a committed submission, or None."""
+
+    @abc.abstractmethod
+    def add(self, caller: str, key: str, fingerprint: str, code: str) -> None:
+        """Stage the key with the dossier it made; stored on commit, with the dossier. If
+        another submission stored the same key first, the commit raises ``ConcurrentUpdate``
+        and writes nothing."""
+
+
 class UnitOfWork(abc.ABC):
     """One atomic piece of work against the store.
 
@@ -60,6 +75,7 @@ class UnitOfWork(abc.ABC):
 
     dossiers: DossierRepository
     outbox: Outbox
+    submissions: Submissions
 
     def __enter__(self) -> Self:
         return self

@@ -15,7 +15,7 @@ from workflow.calendar import require_aware
 from workflow.definition import Channel
 from workflow.dossier import Actor, ControlEvent, Dossier
 from workflow.engine import Engine
-from workflow.errors import ConcurrentUpdate, InvalidDossier
+from workflow.errors import ConcurrentUpdate, IdempotencyConflict, InvalidDossier
 from workflow.messages import messages_for
 from workflow.ports import UnitOfWork
 
@@ -49,32 +49,76 @@ class Act:
     at: dt.datetime | None = None
 
 
-def submit(command: Submit, uow: UnitOfWork, engine: Engine) -> Dossier:
-    """Allocate the next dossier code of the receiving agency and store the new dossier."""
+def submit(
+    command: Submit,
+    uow: UnitOfWork,
+    engine: Engine,
+    *,
+    remember: tuple[str, str] | None = None,
+) -> Dossier:
+    """Allocate the next dossier code of the receiving agency and store the new dossier (and,
+    with ``remember`` = (idempotency key, fingerprint), the key, in the same transaction)."""
+    _check_identity(command)
+    with uow:
+        dossier = _open(command, uow, engine, remember)
+        uow.commit()
+    return dossier
+
+
+def _check_identity(command: Submit) -> None:
     if command.applicant_id is not None and not _IDENTITY.match(command.applicant_id):
         raise InvalidDossier(
             "the applicant identity number must be 9 or 12 digits (CMND or CCCD); "
             "the value given was not"
         )
+
+
+def _open(
+    command: Submit, uow: UnitOfWork, engine: Engine, remember: tuple[str, str] | None
+) -> Dossier:
+    """The new dossier, staged in the open ``uow`` (with its idempotency key if any)."""
     received = require_aware(command.received_at or engine.clock.now(), "received_at")
     local_day = received.astimezone(engine.calendar.tz).date()
     definition = engine.catalogue.get(command.procedure, on=local_day)
-    with uow:
-        code = uow.next_code(definition.steps[0].agency, local_day)
-        dossier = engine.open(
-            code=code,
-            procedure=definition.code,
-            version=definition.version,
-            channel=command.channel,
-            applicant_ref=command.applicant_ref,
-            actor=command.actor,
-            documents=command.documents,
-            received_at=received,
-        )
-        dossier.applicant_id = command.applicant_id
-        uow.dossiers.add(dossier)
-        uow.commit()
+    code = uow.next_code(definition.steps[0].agency, local_day)
+    dossier = engine.open(
+        code=code,
+        procedure=definition.code,
+        version=definition.version,
+        channel=command.channel,
+        applicant_ref=command.applicant_ref,
+        actor=command.actor,
+        documents=command.documents,
+        received_at=received,
+    )
+    dossier.applicant_id = command.applicant_id
+    uow.dossiers.add(dossier)
+    if remember is not None:
+        uow.submissions.add(command.actor.principal, *remember, code)
     return dossier
+
+
+def submit_once(
+    command: Submit, key: str, fingerprint: str, uow: UnitOfWork, engine: Engine
+) -> tuple[Dossier, bool]:
+    """Submit under an idempotency ``key`` of the caller: the dossier, and whether it was made
+    now. A retry with the same key and the same request (``fingerprint``) gets the dossier the
+    first one made; with another request it raises :class:`IdempotencyConflict`. Run it in
+    :func:`retrying`: a concurrent retry that loses the race finds the winner's dossier."""
+    _check_identity(command)
+    caller = command.actor.principal
+    with uow:  # one transaction: look the key up, and if it is new, submit
+        known = uow.submissions.find(caller, key)
+        if known is not None:
+            if known[0] != fingerprint:
+                raise IdempotencyConflict(
+                    f"idempotency key '{key}' was already used for a different submission "
+                    f"(dossier {known[1]}); use a new key for a new dossier"
+                )
+            return uow.dossiers.get(known[1]), False
+        dossier = _open(command, uow, engine, (key, fingerprint))
+        uow.commit()
+    return dossier, True
 
 
 def act(command: Act, uow: UnitOfWork, engine: Engine) -> tuple[Dossier, ControlEvent]:

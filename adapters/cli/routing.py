@@ -61,14 +61,10 @@ def worker(
         raise fail(error) from None
 
 
-def serve(
-    once: bool = typer.Option(False, "--once", help="one pass: publish, consume, then exit"),
-    idle: float = typer.Option(0.5, help="seconds to wait for a message before relaying again"),
-) -> None:
-    """Embedded mode: run every agency's consumer and relay in this process."""
+def run_routing(app: App, *, once: bool, idle: float) -> None:
+    """Every agency's relay and consumer in this process (embedded mode)."""
     try:
-        routing = open_routing(bootstrap())
-        _run(routing, once, idle)
+        _run(open_routing(app), once, idle)
     except WorkflowError as error:
         raise fail(error) from None
 

@@ -10,7 +10,7 @@ from typing import Self
 from workflow.dossier import Dossier
 from workflow.errors import ConcurrentUpdate, DossierNotFound
 from workflow.messages import Outgoing
-from workflow.ports import DossierRepository, Outbox, UnitOfWork, dossier_code
+from workflow.ports import DossierRepository, Outbox, Submissions, UnitOfWork, dossier_code
 
 
 class MemoryStore:
@@ -20,6 +20,7 @@ class MemoryStore:
         self.dossiers: dict[str, Dossier] = {}
         self.sequences: dict[tuple[str, dt.date], int] = {}
         self.outbox: list[Outgoing] = []
+        self.submissions: dict[tuple[str, str], tuple[str, str]] = {}
         self.lock = threading.Lock()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -60,6 +61,19 @@ class MemoryOutbox(Outbox):
         self.staged.append(message)
 
 
+class MemorySubmissions(Submissions):
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.staged: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(self, caller: str, key: str) -> tuple[str, str] | None:
+        with self.store.lock:
+            return self.store.submissions.get((caller, key))
+
+    def add(self, caller: str, key: str, fingerprint: str, code: str) -> None:
+        self.staged[(caller, key)] = (fingerprint, code)
+
+
 class MemoryUnitOfWork(UnitOfWork):
     """All-or-nothing commits with the same version check as the SQL store."""
 
@@ -67,11 +81,13 @@ class MemoryUnitOfWork(UnitOfWork):
         self.store = store
         self.dossiers: MemoryRepository = MemoryRepository(store)
         self.outbox: MemoryOutbox = MemoryOutbox()
+        self.submissions: MemorySubmissions = MemorySubmissions(store)
         self._codes: dict[tuple[str, dt.date], int] = {}
 
     def __enter__(self) -> Self:
         self.dossiers = MemoryRepository(self.store)
         self.outbox = MemoryOutbox()
+        self.submissions = MemorySubmissions(self.store)
         self._codes = {}
         return self
 
@@ -93,6 +109,8 @@ class MemoryUnitOfWork(UnitOfWork):
             for key, last in self._codes.items():
                 if self.store.sequences.get(key, 0) >= last:
                     raise ConcurrentUpdate("another submission took the same dossier code; retry")
+            if self.submissions.staged.keys() & self.store.submissions.keys():
+                raise ConcurrentUpdate("another submission stored the same idempotency key")
             for code, (dossier, version) in self.dossiers.seen.items():
                 if code in self.dossiers.read and _content(dossier) == self.dossiers.read[code]:
                     continue  # read, not changed: nothing to write
@@ -102,13 +120,16 @@ class MemoryUnitOfWork(UnitOfWork):
                 dossier.version = version + 1
             self.store.sequences.update(self._codes)
             self.store.outbox.extend(self.outbox.staged)
+            self.store.submissions.update(self.submissions.staged)
         self.outbox.staged.clear()
+        self.submissions.staged.clear()
         self.dossiers.seen.clear()
         self.dossiers.read.clear()
         self._codes = {}
 
     def rollback(self) -> None:
         self.outbox.staged.clear()
+        self.submissions.staged.clear()
         self.dossiers.seen.clear()
         self.dossiers.read.clear()
         self._codes = {}

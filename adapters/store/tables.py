@@ -217,6 +217,16 @@ procedure_versions = Table(
     Column("loaded_at", Instant, nullable=False),
 )
 
+submissions = Table(
+    "submissions",  # idempotency keys: a caller's retried submission finds its dossier
+    metadata,
+    Column("caller", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("dossier_code", String(64), nullable=False),
+    Column("created_at", Instant, nullable=False),
+)
+
 principals = Table(
     "principals",
     metadata,

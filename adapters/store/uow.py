@@ -26,7 +26,7 @@ from workflow.definition import NationalStatus
 from workflow.dossier import ControlEvent, Dossier
 from workflow.errors import ConcurrentUpdate, DossierNotFound, StoreError
 from workflow.messages import Outgoing
-from workflow.ports import DossierRepository, Outbox, UnitOfWork, dossier_code
+from workflow.ports import DossierRepository, Outbox, Submissions, UnitOfWork, dossier_code
 
 # built once: SQLAlchemy then only looks the compiled form up in its cache
 _DOSSIER = select(t.dossiers).where(t.dossiers.c.code == bindparam("code"))
@@ -175,6 +175,34 @@ class SqlOutbox(Outbox):
         ]
 
 
+_SUBMISSION = select(t.submissions.c.fingerprint, t.submissions.c.dossier_code).where(
+    t.submissions.c.caller == bindparam("caller"), t.submissions.c.key == bindparam("key")
+)
+
+
+class SqlSubmissions(Submissions):
+    """Idempotency keys: read in the unit's transaction, inserted on commit."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: list[dict[str, Any]] = []
+
+    def find(self, caller: str, key: str) -> tuple[str, str] | None:
+        row = self._uow.connection.execute(_SUBMISSION, {"caller": caller, "key": key}).first()
+        return None if row is None else (row.fingerprint, row.dossier_code)
+
+    def add(self, caller: str, key: str, fingerprint: str, code: str) -> None:
+        self.staged.append(
+            {
+                "caller": caller,
+                "key": key,
+                "fingerprint": fingerprint,
+                "dossier_code": code,
+                "created_at": dt.datetime.now(dt.UTC),
+            }
+        )
+
+
 class SqlUnitOfWork(UnitOfWork):
     """A transaction on a SQLAlchemy engine; rolls back unless committed."""
 
@@ -185,6 +213,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._connection: Connection | None = None
         self.dossiers: SqlDossierRepository = SqlDossierRepository(self)
         self.outbox: SqlOutbox = SqlOutbox()
+        self.submissions: SqlSubmissions = SqlSubmissions(self)
 
     @property
     def connection(self) -> Connection:
@@ -198,6 +227,7 @@ class SqlUnitOfWork(UnitOfWork):
             self._connection.begin()
         self.dossiers = SqlDossierRepository(self)
         self.outbox = SqlOutbox()
+        self.submissions = SqlSubmissions(self)
         return self
 
     def __exit__(
@@ -245,6 +275,8 @@ class SqlUnitOfWork(UnitOfWork):
                         saved.append((tracked, *written))
                 if self.outbox.staged:  # the messages commit with the change that caused them
                     connection.execute(t.outbox.insert(), self.outbox.rows())
+                if self.submissions.staged:  # a second commit of the same key fails here
+                    connection.execute(t.submissions.insert(), self.submissions.staged)
             except exc.IntegrityError as error:
                 connection.rollback()
                 self._forget()
@@ -265,6 +297,7 @@ class SqlUnitOfWork(UnitOfWork):
                 self.cache.put(tracked.dossier.code, snapshot)
         self.dossiers.tracked.clear()
         self.outbox.staged.clear()
+        self.submissions.staged.clear()
 
     def _forget(self) -> None:
         """Drop this unit's dossiers from the cache: after a failure, read them afresh."""
@@ -307,3 +340,4 @@ class SqlUnitOfWork(UnitOfWork):
             self._connection.rollback()
         self.dossiers.tracked.clear()
         self.outbox.staged.clear()
+        self.submissions.staged.clear()

@@ -14,3 +14,6 @@ def own_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("LIENTHONG_DATABASE_URL", raising=False)
     monkeypatch.delenv("LIENTHONG_SECRET_KEY", raising=False)
     return var
+
+
+from tests.integration.conftest import pg_database  # noqa: E402, F401 (the run's PostgreSQL)

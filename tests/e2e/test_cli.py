@@ -29,15 +29,6 @@ def test_console_script_is_installed() -> None:
     assert "procedures" in done.stdout and "agencies" in done.stdout
 
 
-def test_run_prints_the_catalogue_report() -> None:
-    code, out, _ = invoke("run")
-    assert code == 0
-    assert "10 procedures, 20 versions" in out
-    assert "store: SqlStore(sqlite:///" in out
-    for procedure in ("2.000986", "1.001612", "HN-XD-NORL", "HN-DD-CGCN", "2.000815"):
-        assert procedure in out
-
-
 def test_procedures_list_shows_code_name_limit_steps_agencies() -> None:
     code, out, _ = invoke("procedures", "list", "--at", "2025-06-30")
     assert code == 0

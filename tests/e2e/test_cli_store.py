@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import re
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -14,27 +21,56 @@ from adapters.bootstrap import bootstrap
 from adapters.cli import app
 from adapters.store import tables as t
 from tests.conftest import VN, FixedClock
+from tests.e2e.api_server import free_port
 from workflow.dossier import Actor
 from workflow.services import Act, Submit, act, submit
 
 runner = CliRunner()
 
 
-def test_run_creates_the_embedded_store_under_var(own_var: Path) -> None:
-    result = runner.invoke(app, ["run"])
-    assert result.exit_code == 0, result.stderr
+def _run_once(var: Path) -> str:
+    """Start ``lienthong run`` (the main job), wait until the API answers, stop it; its output."""
+    port = free_port()
+    env = {**os.environ, "LIENTHONG_VAR_DIR": str(var), "PYTHONPATH": str(Path.cwd())}
+    output = var.parent / f"run-{port}.log"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "adapters.cli", "run", "--port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.2)
+        assert process.poll() is None, output.read_text()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    return output.read_text()
+
+
+def test_run_serves_the_api_on_the_embedded_store_with_demo_tokens(own_var: Path) -> None:
+    printed = _run_once(own_var)
     assert (own_var / "lienthong.sqlite3").exists()
-    assert "schema current, 0 dossiers" in result.stdout
-    key = own_var / "secret.key"
-    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
-    again = runner.invoke(app, ["run"])  # a second start finds everything in place
-    assert again.exit_code == 0
+    assert "10 procedures, 21 agencies" in printed and "0 dossiers" in printed
+    assert "Uvicorn running" in printed
+    tokens = re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", printed)
+    assert len(set(tokens)) == 7  # demo officers, supervisor, planner, admin
+    for name in ("secret.key", "demo-tokens.json"):
+        assert stat.S_IMODE(os.stat(own_var / name).st_mode) == 0o600
+    again = _run_once(own_var)  # a second start finds everything in place, same tokens
+    assert set(re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", again)) == set(tokens)
 
 
 def test_db_upgrade_and_audit_verify(own_var: Path) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.stderr
-    assert "at revision 0003; 20 new procedure versions frozen" in result.stdout
+    assert "at revision 0004; 20 new procedure versions frozen" in result.stdout
 
     application = bootstrap(clock=FixedClock(dt.datetime(2026, 3, 2, 9, tzinfo=VN)))
     officer = Actor("officer", "000.00.71.H26")

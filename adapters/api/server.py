@@ -1,0 +1,144 @@
+"""Running the API: uvicorn, plus (embedded) every agency's routing in a thread; the demo
+principals of ``make run``; log redaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from adapters.api.app import create_app
+from adapters.bootstrap import App, Settings, bootstrap, open_routing
+from adapters.store.principals import Role, create_principal
+
+log = logging.getLogger(__name__)
+
+_SECRETS = re.compile(r"lt_[0-9a-f]{12}_[A-Za-z0-9_\-]+|(?<!\d)(\d{12}|\d{9})(?!\d)")
+
+
+class Redact(logging.Filter):
+    """Blanks API tokens and 9- or 12-digit identity numbers in every log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _SECRETS.sub("[redacted]", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with :class:`Redact` on every handler, and our own loggers (the root)
+    printed through the same handler."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["filters"] = {"redact": {"()": Redact}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact"]
+    config["loggers"][""] = {"handlers": ["default"], "level": "INFO"}
+    return config
+
+
+def bus_check(url: str) -> str:
+    """'ok' if the broker at ``url`` answers, else what is wrong (for ``/health``)."""
+    from kombu.connection import Connection  # noqa: PLC0415
+
+    from adapters.bus.sqltransport import register  # noqa: PLC0415
+
+    register()
+    try:
+        with Connection(url, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+    except Exception as error:  # any failure to connect is "unreachable"
+        return f"unreachable: {type(error).__name__}"
+    return "ok"
+
+
+DEMO_ROLES = (
+    ("officer", "000.01.71.H26"),  # the ward's one-stop counter: receives most procedures
+    ("officer", "000.00.71.H26"),  # the ward people's committee
+    ("officer", "000.09.71.H26"),  # police
+    ("officer", "000.08.71.H26"),  # social insurance
+    ("supervisor", "000.00.71.H26"),
+    ("planner", "000.00.00.H26"),
+    ("admin", "000.00.00.H26"),
+)
+
+
+def demo_principals(app: App) -> list[dict[str, str]]:
+    """The demo principals of ``make run``: created once, their tokens kept in
+    ``var/demo-tokens.json`` (mode 0600) so that each run can print them."""
+    path = Path(app.settings.var_dir) / "demo-tokens.json"
+    if path.exists():
+        found: list[dict[str, str]] = json.loads(path.read_text())
+        return found
+    now = app.engine.clock.now()
+    made = []
+    for role, agency in DEMO_ROLES:
+        principal, token = create_principal(
+            app.store.engine, name=f"demo {role} {agency}", agency=agency, role=Role(role), now=now
+        )
+        made.append({"role": role, "agency": agency, "id": principal.id, "token": token})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(made, file, indent=2)
+    return made
+
+
+def app_from_env() -> FastAPI:
+    """The API built from the ``LIENTHONG_*`` settings: each uvicorn worker process calls
+    this (``--workers``)."""
+    app = bootstrap(Settings.from_env())
+    broker = app.settings.bus_url
+    return create_app(app, bus_check=lambda: bus_check(broker))
+
+
+def serve(
+    app: App,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    routing: bool = True,
+    workers: int = 1,
+) -> None:
+    """Serve the API until interrupted; with ``routing``, every agency's relay and consumer
+    run in a thread of this process (embedded mode). With ``workers`` > 1, that many worker
+    processes serve the API (each builds it from the settings) and this one supervises."""
+    stop = threading.Event()
+    worker = None
+    routes = open_routing(app) if routing else None
+    if routes is not None:
+        worker = threading.Thread(target=routes.run, args=(stop,), name="routing", daemon=True)
+        worker.start()
+    try:
+        if workers > 1:
+            uvicorn.run(
+                "adapters.api.server:app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_config=log_config(),
+            )
+        else:
+            broker = app.settings.bus_url
+            api = create_app(app, bus_check=lambda: bus_check(broker))
+            config = uvicorn.Config(api, host=host, port=port, log_config=log_config())
+            uvicorn.Server(config).run()
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+        if routes is not None:
+            with contextlib.suppress(Exception):
+                routes.bus.close()
