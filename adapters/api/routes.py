@@ -9,6 +9,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from pydantic import BaseModel
 
 from adapters.api.auth import Caller, listing_agency, may_act, may_read, may_submit
 from adapters.api.schemas import (
@@ -48,6 +49,12 @@ def _app(request: Request) -> App:
     return app
 
 
+def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """The answer serialised once, by pydantic (the route's ``response_model`` documents it;
+    FastAPI does not validate and serialise it a second time)."""
+    return Response(model.model_dump_json(), status, headers, media_type="application/json")
+
+
 def _invalid(field: str, reason: str) -> HTTPException:
     return HTTPException(422, {"field": field, "reason": reason})
 
@@ -56,10 +63,9 @@ def _invalid(field: str, reason: str) -> HTTPException:
 def submit_dossier(
     body: SubmitRequest,
     request: Request,
-    response: Response,
     caller: Caller,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, object]:
+) -> Response:
     """Submit a dossier; answers its code, status and due instant."""
     app = _app(request)
     received = body.submitted_at or app.engine.clock.now()
@@ -87,8 +93,9 @@ def submit_dossier(
         received_at=received,
     )
     store = app.store
+    replayed = False
     if idempotency_key is None:
-        dossier = submit(command, store.unit_of_work(), app.engine)
+        dossier = retrying(lambda: submit(command, store.unit_of_work(), app.engine))
     else:
         fingerprint = hashlib.sha256(
             json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
@@ -98,25 +105,23 @@ def submit_dossier(
                 command, idempotency_key, fingerprint, store.unit_of_work(), app.engine
             )
         )
-        if not made:
-            response.headers["Idempotent-Replayed"] = "true"
-    return dossier_out(dossier)
+        replayed = not made
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return _json(DossierOut(**dossier_out(dossier)), 201, headers)
 
 
 @router.get("/dossiers/{code}", response_model=DossierDetail, tags=["dossiers"])
-def get_dossier(code: str, request: Request, caller: Caller) -> DossierDetail:
+def get_dossier(code: str, request: Request, caller: Caller) -> Response:
     """The dossier, its control sheet and the triggers allowed now."""
     app = _app(request)
     with app.store.unit_of_work() as uow:
         dossier = uow.dossiers.get(code)
     may_read(caller, dossier.agency, code)
-    return dossier_detail(dossier, app.engine.allowed_triggers(dossier))
+    return _json(dossier_detail(dossier, app.engine.allowed_triggers(dossier)))
 
 
 @router.post("/dossiers/{code}/actions", response_model=DossierDetail, tags=["dossiers"])
-def act_on_dossier(
-    code: str, body: ActionRequest, request: Request, caller: Caller
-) -> DossierDetail:
+def act_on_dossier(code: str, body: ActionRequest, request: Request, caller: Caller) -> Response:
     """Fire a trigger; answers the new state. 409 when the trigger is not allowed now or the
     expected version is stale."""
     app = _app(request)
@@ -136,7 +141,7 @@ def act_on_dossier(
         return act(command, app.store.unit_of_work(), app.engine)
 
     dossier, _ = work() if body.expected_version is not None else retrying(work)
-    return dossier_detail(dossier, app.engine.allowed_triggers(dossier))
+    return _json(dossier_detail(dossier, app.engine.allowed_triggers(dossier)))
 
 
 @router.get("/dossiers", response_model=Page, tags=["dossiers"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from queue import Empty
 from typing import Any
 
@@ -97,10 +98,23 @@ class Channel(virtual.Channel):
             connection.execute(messages.insert(), [row])
 
     def _get(self, queue: str, timeout: float | None = None) -> dict[str, Any]:
+        return self._take([queue])[0]
+
+    def _get_many(self, queues: Iterable[str], timeout: float | None = None) -> None:
+        """One query for every queue consumed (kombu asks each queue in turn otherwise: an idle
+        worker of many agencies would query the store once per queue per poll)."""
+        payload, queue = self._take(list(queues))
+        self.connection._deliver(payload, queue)
+
+    def _take(self, queues: list[str]) -> tuple[dict[str, Any], str]:
+        """The oldest visible message of ``queues``, hidden for the visibility timeout; Empty
+        if there is none."""
+        if not queues:
+            raise Empty()
         now = time.time()
         statement = (
-            select(messages.c.id, messages.c.payload)
-            .where(messages.c.queue == queue, messages.c.visible_at <= now)
+            select(messages.c.id, messages.c.queue, messages.c.payload)
+            .where(messages.c.queue.in_(queues), messages.c.visible_at <= now)
             .order_by(messages.c.id)
             .limit(1)
         )
@@ -119,7 +133,7 @@ class Channel(virtual.Channel):
             )
         payload: dict[str, Any] = json.loads(found.payload)
         payload.setdefault("properties", {}).setdefault("delivery_info", {})[_ROW] = found.id
-        return payload
+        return payload, str(found.queue)
 
     def _size(self, queue: str) -> int:
         with self.engine.connect() as connection:

@@ -37,7 +37,10 @@ def make_engine(url: str, **options: Any) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     # no pre-ping (a round trip per unit of work): a connection dropped by a database restart
-    # fails one unit of work with StoreUnavailable, is invalidated, and the next one reconnects
+    # fails one unit of work with StoreUnavailable, is invalidated, and the next one reconnects.
+    # A pool as large as the API's usual concurrency per process: a connection opened beyond
+    # the pool is closed after its one request, and opening one costs more than the request.
+    options = {"pool_size": 16, "max_overflow": 16, **options}
     return create_engine(parsed, pool_recycle=1800, **options)
 
 

@@ -175,6 +175,32 @@ class SqlOutbox(Outbox):
         ]
 
 
+# built once: an INSERT built per call costs more than its round trip
+_INSERT_DOSSIERS = t.dossiers.insert()
+_INSERT_EVENTS = t.events.insert()
+_INSERT_OUTBOX = t.outbox.insert()
+_INSERT_SUBMISSIONS = t.submissions.insert()
+_NEXT_NUMBERS: dict[str, Any] = {}
+
+
+def _next_number(dialect_name: str) -> Any:
+    """``INSERT ... ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last`` on the agency's
+    sequence of the day, built once per dialect (it runs on every submission)."""
+    statement = _NEXT_NUMBERS.get(dialect_name)
+    if statement is None:
+        seq = t.dossier_sequences
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        statement = _NEXT_NUMBERS[dialect_name] = (
+            dialect.insert(seq)
+            .values(agency=bindparam("agency"), day=bindparam("day"), last=1)
+            .on_conflict_do_update(
+                index_elements=[seq.c.agency, seq.c.day], set_={"last": seq.c.last + 1}
+            )
+            .returning(seq.c.last)
+        )
+    return statement
+
+
 _SUBMISSION = select(t.submissions.c.fingerprint, t.submissions.c.dossier_code).where(
     t.submissions.c.caller == bindparam("caller"), t.submissions.c.key == bindparam("key")
 )
@@ -250,18 +276,9 @@ class SqlUnitOfWork(UnitOfWork):
         return self.keyring.pseudonym(identity), self.keyring.encrypt(identity)
 
     def next_code(self, agency: str, day: dt.date) -> str:
-        seq = t.dossier_sequences
-        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(seq)
-            .values(agency=agency, day=day, last=1)
-            .on_conflict_do_update(
-                index_elements=[seq.c.agency, seq.c.day], set_={"last": seq.c.last + 1}
-            )
-            .returning(seq.c.last)
-        )
+        statement = _next_number(self.connection.dialect.name)
         with translated(str(self.engine.url)):
-            number = self.connection.execute(statement).scalar_one()
+            number = self.connection.execute(statement, {"agency": agency, "day": day}).scalar_one()
         return dossier_code(agency, day, number)
 
     def commit(self) -> None:
@@ -274,9 +291,9 @@ class SqlUnitOfWork(UnitOfWork):
                     if written is not None:
                         saved.append((tracked, *written))
                 if self.outbox.staged:  # the messages commit with the change that caused them
-                    connection.execute(t.outbox.insert(), self.outbox.rows())
+                    connection.execute(_INSERT_OUTBOX, self.outbox.rows())
                 if self.submissions.staged:  # a second commit of the same key fails here
-                    connection.execute(t.submissions.insert(), self.submissions.staged)
+                    connection.execute(_INSERT_SUBMISSIONS, self.submissions.staged)
             except exc.IntegrityError as error:
                 connection.rollback()
                 self._forget()
@@ -316,7 +333,7 @@ class SqlUnitOfWork(UnitOfWork):
         if tracked.version and not new_rows and row == tracked.row:
             return None  # unchanged: nothing to write
         if tracked.version == 0:
-            connection.execute(t.dossiers.insert(), [{**row, "version": 1}])
+            connection.execute(_INSERT_DOSSIERS, [{**row, "version": 1}])
         else:
             stored = tracked.row or {}
             changed = tuple(n for n, v in row.items() if n != "code" and stored.get(n) != v)
@@ -332,7 +349,7 @@ class SqlUnitOfWork(UnitOfWork):
                     f"(version {tracked.version}); nothing was written: reload it and try again"
                 )
         if new_rows:
-            connection.execute(t.events.insert(), new_rows)
+            connection.execute(_INSERT_EVENTS, new_rows)
         return head, row
 
     def rollback(self) -> None:
