@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from adapters.api.app import create_app
 from adapters.bootstrap import App, Settings, bootstrap, open_routing
-from adapters.store.principals import Role, create_principal
+from adapters.store.principals import Role, create_principal, list_principals
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,9 @@ def demo_principals(app: App) -> list[dict[str, str]]:
     path = Path(app.settings.var_dir) / "demo-tokens.json"
     if path.exists():
         found: list[dict[str, str]] = json.loads(path.read_text())
-        return found
+        stored = {p.id for p, _, revoked in list_principals(app.store.engine) if revoked is None}
+        if all(p["id"] in stored for p in found):
+            return found  # else the store was replaced: make them again
     now = app.engine.clock.now()
     made = []
     for role, agency in DEMO_ROLES:

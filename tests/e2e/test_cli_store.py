@@ -65,6 +65,10 @@ def test_run_serves_the_api_on_the_embedded_store_with_demo_tokens(own_var: Path
         assert stat.S_IMODE(os.stat(own_var / name).st_mode) == 0o600
     again = _run_once(own_var)  # a second start finds everything in place, same tokens
     assert set(re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", again)) == set(tokens)
+    for name in ("lienthong.sqlite3", "lienthong.sqlite3-wal", "lienthong.sqlite3-shm"):
+        (own_var / name).unlink(missing_ok=True)  # a new store: the old tokens mean nothing
+    fresh = set(re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", _run_once(own_var)))
+    assert len(fresh) == 7 and not fresh & set(tokens)
 
 
 def test_db_upgrade_and_audit_verify(own_var: Path) -> None:
