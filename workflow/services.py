@@ -121,10 +121,21 @@ def submit_once(
     return dossier, True
 
 
-def act(command: Act, uow: UnitOfWork, engine: Engine) -> tuple[Dossier, ControlEvent]:
-    """Load the dossier, fire the trigger, save the dossier and its new control-sheet row."""
+def act(
+    command: Act,
+    uow: UnitOfWork,
+    engine: Engine,
+    *,
+    check: Callable[[Dossier], None] | None = None,
+) -> tuple[Dossier, ControlEvent]:
+    """Load the dossier, fire the trigger, save the dossier and its new control-sheet row.
+
+    ``check``, if given, sees the loaded dossier first and may refuse by raising (an entry
+    point's rule of who may act on it): nothing is then written."""
     with uow:
         dossier = uow.dossiers.get(command.code)
+        if check is not None:
+            check(dossier)
         if command.expected_version is not None and dossier.version != command.expected_version:
             raise ConcurrentUpdate(
                 f"dossier {command.code} is at version {dossier.version}, not the expected "

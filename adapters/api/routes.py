@@ -114,7 +114,7 @@ def submit_dossier(
 def get_dossier(code: str, request: Request, caller: Caller) -> Response:
     """The dossier, its control sheet and the triggers allowed now."""
     app = _app(request)
-    with app.store.unit_of_work() as uow:
+    with app.store.reading() as uow:
         dossier = uow.dossiers.get(code)
     may_read(caller, dossier.agency, code)
     return _json(dossier_detail(dossier, app.engine.allowed_triggers(dossier)))
@@ -125,9 +125,6 @@ def act_on_dossier(code: str, body: ActionRequest, request: Request, caller: Cal
     """Fire a trigger; answers the new state. 409 when the trigger is not allowed now or the
     expected version is stale."""
     app = _app(request)
-    with app.store.unit_of_work() as uow:
-        agency = uow.dossiers.get(code).agency
-    may_act(caller, agency, code)
     command = Act(
         code,
         body.trigger,
@@ -137,8 +134,11 @@ def act_on_dossier(code: str, body: ActionRequest, request: Request, caller: Cal
         expected_version=body.expected_version,
     )
 
+    def allowed(dossier: Dossier) -> None:
+        may_act(caller, dossier.agency, code)
+
     def work() -> tuple[Dossier, ControlEvent]:
-        return act(command, app.store.unit_of_work(), app.engine)
+        return act(command, app.store.unit_of_work(), app.engine, check=allowed)
 
     dossier, _ = work() if body.expected_version is not None else retrying(work)
     return _json(dossier_detail(dossier, app.engine.allowed_triggers(dossier)))

@@ -54,12 +54,20 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # a read-only use (AUTOCOMMIT) is undone on return by setting pysqlite's own
+        # transaction handling back on; we emit BEGIN ourselves, so keep it off
+        dbapi_connection.isolation_level = None
+
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         # SQLite has one writer at a time. Take the write lock when the unit of work begins
         # (waiting up to the busy timeout), so that a unit of work never reads a snapshot that
-        # another writer then invalidates: writers queue instead of failing.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # another writer then invalidates: writers queue instead of failing. A read-only
+        # connection (autocommit) opens no transaction and takes no lock.
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextlib.contextmanager

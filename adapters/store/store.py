@@ -35,6 +35,10 @@ class SqlStore:
         """A new unit of work (use it in a ``with`` block)."""
         return SqlUnitOfWork(self.engine, self.keyring, self.cache)
 
+    def reading(self) -> SqlUnitOfWork:
+        """A read-only unit of work: no transaction, no lock (see :class:`SqlUnitOfWork`)."""
+        return SqlUnitOfWork(self.engine, self.keyring, self.cache, read_only=True)
+
     def upgrade(self) -> None:
         """Apply every pending migration."""
         upgrade(self.engine)

@@ -232,8 +232,19 @@ class SqlSubmissions(Submissions):
 class SqlUnitOfWork(UnitOfWork):
     """A transaction on a SQLAlchemy engine; rolls back unless committed."""
 
-    def __init__(self, engine: Engine, keyring: Keyring, cache: DossierCache | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Keyring,
+        cache: DossierCache | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
+        """``read_only``: for reading dossiers only; no transaction is opened (each statement
+        reads the latest committed data, and on SQLite no write lock is taken), and
+        :meth:`commit` refuses."""
         self.engine = engine
+        self.read_only = read_only
         self.keyring = keyring
         self.cache = cache
         self._connection: Connection | None = None
@@ -249,8 +260,13 @@ class SqlUnitOfWork(UnitOfWork):
 
     def __enter__(self) -> Self:
         with translated(str(self.engine.url)):
-            self._connection = self.engine.connect()
-            self._connection.begin()
+            if self.read_only:
+                self._connection = self.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+            else:
+                self._connection = self.engine.connect()
+                self._connection.begin()
         self.dossiers = SqlDossierRepository(self)
         self.outbox = SqlOutbox()
         self.submissions = SqlSubmissions(self)
@@ -282,6 +298,8 @@ class SqlUnitOfWork(UnitOfWork):
         return dossier_code(agency, day, number)
 
     def commit(self) -> None:
+        if self.read_only:
+            raise StoreError("a read-only unit of work cannot commit; use unit_of_work()")
         connection = self.connection
         saved: list[tuple[_Tracked, str, dict[str, Any]]] = []
         with translated(str(self.engine.url)):
