@@ -41,6 +41,7 @@ from typing import Any
 
 import httpx
 
+from adapters.api.client import wait_until_up
 from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.store.principals import Role, create_principal
 from benchmarks.bench_store import DEFAULT_PG, postgres_database
@@ -156,14 +157,10 @@ def server(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError((folder / "server.log").read_text())
-            time.sleep(0.2)
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}", alive=lambda: process.poll() is None)
+        except (RuntimeError, TimeoutError) as error:
+            raise RuntimeError(f"{error}: {(folder / 'server.log').read_text()}") from None
         yield port, tokens
     finally:
         process.send_signal(signal.SIGINT)
@@ -289,14 +286,7 @@ def floor(requests: int, clients: int, workers: int) -> Result:
         ],
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"http://127.0.0.1:{port}/floor", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the floor server did not start")
-            time.sleep(0.2)
+        wait_until_up(f"http://127.0.0.1:{port}", path="/floor")
         work: list[Request] = [("GET", "/floor", None, {})] * requests
         load(port, work[: clients * 5], clients)
         seconds, latencies, errors = load(port, work, clients)

@@ -16,13 +16,35 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
 _RETRY_STATUS = frozenset({502, 503, 504})
+
+
+def wait_until_up(
+    url: str,
+    *,
+    seconds: float = 60.0,
+    path: str = "/health",
+    alive: Callable[[], bool] | None = None,
+) -> None:
+    """Return once ``url + path`` answers 200 (a server just started); ``TimeoutError`` after
+    ``seconds``, or ``RuntimeError`` as soon as ``alive()`` says the server process died."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            raise RuntimeError(f"the server at {url} exited before it answered")
+        try:
+            if httpx.get(f"{url.rstrip('/')}{path}", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"the server at {url} did not answer within {seconds:.0f} s")
 
 
 class ApiError(Exception):

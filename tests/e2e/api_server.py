@@ -9,16 +9,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import pytest
 from sqlalchemy import func, select, text
 
+from adapters.api.client import wait_until_up
 from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.store import tables as t
 from adapters.store.database import make_engine
@@ -77,20 +77,6 @@ class Server:
         return self.output.read_text(errors="replace")
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], output: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {output.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer in time: {output.read_text(errors='replace')}")
-
-
 def postgres_schema_url(database_url: str) -> tuple[str, str]:
     """A new schema in the run's database, and a URL whose connections use it."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -107,6 +93,25 @@ def drop_schema(database_url: str, schema: str) -> None:
     with engine.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def api_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server per test module, on SQLite and on a schema of the run's PostgreSQL database."""
+    folder = tmp_path_factory.mktemp(f"api-{request.param}")
+    if request.param == "sqlite":
+        with running(folder) as server:
+            yield server
+        return
+    database = request.getfixturevalue("pg_database")
+    url, schema = postgres_schema_url(database)
+    try:
+        with running(folder, url) as server:
+            yield server
+    finally:
+        drop_schema(database, schema)
 
 
 @contextmanager
@@ -143,7 +148,10 @@ def running(folder: Path, database_url: str | None = None) -> Iterator[Server]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(url, process, output)
+        try:
+            wait_until_up(url, alive=lambda: process.poll() is None)
+        except (RuntimeError, TimeoutError) as error:
+            raise RuntimeError(f"{error}: {output.read_text(errors='replace')}") from None
         yield Server(url, tokens, store, output, process, env)
     finally:
         process.send_signal(signal.SIGINT)

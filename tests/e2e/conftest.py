@@ -16,4 +16,5 @@ def own_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return var
 
 
+from tests.e2e.api_server import api_server  # noqa: E402, F401 (a real API server)
 from tests.integration.conftest import pg_database  # noqa: E402, F401 (the run's PostgreSQL)

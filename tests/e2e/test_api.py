@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,9 +18,6 @@ from tests.e2e.api_server import (
     POLICE,
     WARD,
     Server,
-    drop_schema,
-    postgres_schema_url,
-    running,
 )
 
 LINKED = "2.000986"
@@ -29,22 +25,9 @@ PAPERS = ["birth_declaration", "birth_certificate", "residence_declaration"]
 IDENTITY = "001099012345"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp(f"api-{request.param}")
-    if request.param == "sqlite":
-        with running(folder) as server:
-            yield server
-        return
-    database = request.getfixturevalue("pg_database")
-    url, schema = postgres_schema_url(database)
-    try:
-        with running(folder, url) as server:
-            yield server
-    finally:
-        drop_schema(database, schema)
+@pytest.fixture
+def server(api_server: Server) -> Server:
+    return api_server
 
 
 def _client(server: Server, who: str | None) -> Client:

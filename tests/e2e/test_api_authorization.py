@@ -4,12 +4,11 @@ through real HTTP on the embedded store and on PostgreSQL."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.e2e.api_server import WARD, Server, drop_schema, postgres_schema_url, running
+from tests.e2e.api_server import WARD, Server
 
 LINKED = "2.000986"
 PAPERS = ["birth_declaration", "birth_certificate", "residence_declaration"]
@@ -28,22 +27,9 @@ MATRIX = {
 }
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp(f"authz-{request.param}")
-    if request.param == "sqlite":
-        with running(folder) as server:
-            yield server
-        return
-    database = request.getfixturevalue("pg_database")
-    url, schema = postgres_schema_url(database)
-    try:
-        with running(folder, url) as server:
-            yield server
-    finally:
-        drop_schema(database, schema)
+@pytest.fixture
+def server(api_server: Server) -> Server:
+    return api_server
 
 
 def _headers(server: Server, caller: str) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import re
@@ -10,13 +9,12 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from adapters.api.client import wait_until_up
 from adapters.bootstrap import bootstrap
 from adapters.cli import app
 from adapters.store import tables as t
@@ -41,13 +39,7 @@ def _run_once(var: Path) -> str:
             env=env,
         )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.2)
-        assert process.poll() is None, output.read_text()
+        wait_until_up(f"http://127.0.0.1:{port}", alive=lambda: process.poll() is None)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
