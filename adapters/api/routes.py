@@ -68,7 +68,10 @@ def submit_dossier(
 ) -> Response:
     """Submit a dossier; answers its code, status and due instant."""
     app = _app(request)
-    received = body.submitted_at or app.engine.clock.now()
+    now = app.engine.clock.now()
+    received = body.submitted_at or now
+    if received > now + dt.timedelta(minutes=5):
+        raise _invalid("submitted_at", "is in the future; give the instant the dossier arrived")
     try:
         definition = app.catalogue.get(
             body.procedure, on=received.astimezone(app.calendar.tz).date()

@@ -230,6 +230,12 @@ def _post(server: Server, content: bytes | str, who: str = "ward") -> httpx.Resp
             422,
             "submitted_at",
         ),
+        (
+            '{"procedure": "2.000986", "channel": "online", "applicant": {"ref": "R"}, '
+            '"submitted_at": "2999-03-02T09:00:00+07:00"}',
+            422,
+            "submitted_at",
+        ),
     ],
     ids=[
         "malformed",
@@ -239,6 +245,7 @@ def _post(server: Server, content: bytes | str, who: str = "ward") -> httpx.Resp
         "unknown-channel",
         "bad-identity",
         "naive-instant",
+        "future-instant",
     ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(
