@@ -183,6 +183,11 @@ _INSERT_SUBMISSIONS = t.submissions.insert()
 _NEXT_NUMBERS: dict[str, Any] = {}
 
 
+def _one_or_many(rows: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
+    """One row as a plain execute (an executemany of one row costs more), more as many."""
+    return rows[0] if len(rows) == 1 else rows
+
+
 def _next_number(dialect_name: str) -> Any:
     """``INSERT ... ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last`` on the agency's
     sequence of the day, built once per dialect (it runs on every submission)."""
@@ -309,9 +314,9 @@ class SqlUnitOfWork(UnitOfWork):
                     if written is not None:
                         saved.append((tracked, *written))
                 if self.outbox.staged:  # the messages commit with the change that caused them
-                    connection.execute(_INSERT_OUTBOX, self.outbox.rows())
+                    connection.execute(_INSERT_OUTBOX, _one_or_many(self.outbox.rows()))
                 if self.submissions.staged:  # a second commit of the same key fails here
-                    connection.execute(_INSERT_SUBMISSIONS, self.submissions.staged)
+                    connection.execute(_INSERT_SUBMISSIONS, _one_or_many(self.submissions.staged))
             except exc.IntegrityError as error:
                 connection.rollback()
                 self._forget()
@@ -351,7 +356,7 @@ class SqlUnitOfWork(UnitOfWork):
         if tracked.version and not new_rows and row == tracked.row:
             return None  # unchanged: nothing to write
         if tracked.version == 0:
-            connection.execute(_INSERT_DOSSIERS, [{**row, "version": 1}])
+            connection.execute(_INSERT_DOSSIERS, {**row, "version": 1})
         else:
             stored = tracked.row or {}
             changed = tuple(n for n, v in row.items() if n != "code" and stored.get(n) != v)
@@ -367,7 +372,7 @@ class SqlUnitOfWork(UnitOfWork):
                     f"(version {tracked.version}); nothing was written: reload it and try again"
                 )
         if new_rows:
-            connection.execute(_INSERT_EVENTS, new_rows)
+            connection.execute(_INSERT_EVENTS, _one_or_many(new_rows))
         return head, row
 
     def rollback(self) -> None:
