@@ -201,12 +201,15 @@ def bench(setup: str, store_url: str, bus_url: str, keys: Path, dossiers: int) -
     context = multiprocessing.get_context("spawn")
     ready, stop = context.Barrier(4), context.Event()
     processes = []
+    declared = [WARD, POLICE, INSURANCE, "floor.000"]
     try:
         store.upgrade()
         engine = Engine(load_catalogue(), SystemClock(), load_calendar())
         store.sync(engine.catalogue, engine.clock.now())
         # keys and queues exist before the workers start
-        Routing(store, engine, bus, keys, [WARD, POLICE, INSURANCE], create_keys=True).declare()
+        routing = Routing(store, engine, bus, keys, [WARD, POLICE, INSURANCE], create_keys=True)
+        routing.declare()
+        declared = [*routing.queues, "floor.000"]  # the agencies and their predecessors
         processes = [
             context.Process(
                 target=_worker, args=(agency, store_url, bus_url, prefix, str(keys), ready, stop)
@@ -245,7 +248,7 @@ def bench(setup: str, store_url: str, bus_url: str, keys: Path, dossiers: int) -
                 process.kill()
         bus.unsubscribe()
         with bus.connection.channel() as channel:
-            for agency in (WARD, POLICE, INSURANCE, "floor.000"):
+            for agency in declared:
                 for queue in (bus.queue(agency), bus.dead_queue(agency)):
                     with contextlib.suppress(Exception):
                         queue.bind(channel).delete()
