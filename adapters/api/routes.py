@@ -168,23 +168,7 @@ def list_of_dossiers(
         due_before=due_before,
     )
     rows, total = list_dossiers(_app(request).store.engine, filters, page=page, size=page_size)
-    items = [
-        DossierOut(
-            code=r.code,
-            procedure=r.procedure_code,
-            procedure_version=r.procedure_version,
-            channel=r.channel,
-            state=r.state,
-            status=Status.of(r.status),
-            closed=r.closed,
-            agency=r.agency,
-            step=r.step,
-            received_at=r.received_at,
-            due_at=r.due_at,
-            version=r.version,
-        )
-        for r in rows
-    ]
+    items = [DossierOut(**dossier_out(r)) for r in rows]
     return Page(items=items, page=page, page_size=page_size, total=total)
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from adapters.store.dossier_queries import DossierSummary
 from workflow.definition import Channel, NationalStatus, ProcedureDefinition
 from workflow.dossier import ControlEvent, Dossier
 
@@ -123,13 +124,13 @@ class DossierDetail(DossierOut):
     history: list[Event]
 
 
-def dossier_out(dossier: Dossier) -> dict[str, Any]:
-    """The fields of :class:`DossierOut` of a loaded dossier."""
+def dossier_out(dossier: Dossier | DossierSummary) -> dict[str, Any]:
+    """The fields of :class:`DossierOut` of a loaded dossier or of a line of a list."""
     return {
         "code": dossier.code,
         "procedure": dossier.procedure_code,
         "procedure_version": dossier.procedure_version,
-        "channel": dossier.channel.value,
+        "channel": str(dossier.channel),
         "state": dossier.state,
         "status": Status.of(dossier.status),
         "closed": dossier.closed,
