@@ -35,6 +35,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import holidays
+import numpy as np
+import numpy.typing as npt
 
 from workflow.errors import CalendarError, InvalidLimit, InvalidPause, NaiveDatetime
 
@@ -47,6 +49,9 @@ DEFAULT_CUTOFF = dt.time(15, 0)
 _US_PER_MINUTE = 60_000_000
 _US_PER_HOUR = 60 * _US_PER_MINUTE
 _FIRST_YEAR, _LAST_YEAR = 2000, 2100
+_US_PER_DAY = 86_400_000_000
+_UNIX_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def require_aware(instant: dt.datetime, what: str = "instant") -> dt.datetime:
@@ -245,6 +250,51 @@ class WorkingCalendar:
                 break
             total += (clock if clock < end else end) - start
         return total
+
+    def to_work_array(self, utc_us: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """:meth:`to_work` of many instants at once, given as µs since the Unix epoch (UTC).
+
+        Vectorised: the day tables and working periods are applied with array arithmetic, so a
+        million instants take milliseconds. The zone must keep one UTC offset over the instants'
+        years (Vietnam has since 1975); otherwise each instant is converted on its own.
+        """
+        if len(utc_us) == 0:
+            return np.empty(0, dtype=np.int64)
+        first = _EPOCH + dt.timedelta(microseconds=int(utc_us.min()))
+        last = _EPOCH + dt.timedelta(microseconds=int(utc_us.max()))
+        self._ensure(max(first.year, _FIRST_YEAR))
+        self._ensure(last.astimezone(self.tz).year)
+        offset = self._fixed_offset(first.year, last.year)
+        if offset is None:
+            return np.fromiter(
+                (self.to_work(_EPOCH + dt.timedelta(microseconds=int(u))) for u in utc_us),
+                dtype=np.int64,
+                count=len(utc_us),
+            )
+        local = utc_us + offset
+        day = local // _US_PER_DAY
+        index = day + (_UNIX_ORDINAL - self._base)
+        if int(index.min()) < 0:
+            raise CalendarError(f"an instant is before the calendar's first year {_FIRST_YEAR}")
+        cum = np.asarray(self._cum, dtype=np.int64)
+        working = np.asarray(self._working, dtype=np.bool_)
+        clock = local - day * _US_PER_DAY
+        inside = np.zeros(len(local), dtype=np.int64)
+        for start, end in self._periods:
+            inside += np.clip(clock - start, 0, end - start)
+        return cum[index] + np.where(working[index], inside, 0)
+
+    def _fixed_offset(self, first_year: int, last_year: int) -> int | None:
+        """The zone's one UTC offset (µs) over these years, or ``None`` if it changes."""
+        offsets = {
+            dt.datetime(year, month, 1, 12, tzinfo=self.tz).utcoffset()
+            for year in range(first_year, last_year + 1)
+            for month in (1, 4, 7, 10)
+        }
+        if len(offsets) != 1:
+            return None
+        only = offsets.pop()
+        return None if only is None else _us(only)
 
     def from_work(self, work: int) -> dt.datetime:
         """The earliest instant at which ``work`` µs of working time have elapsed."""

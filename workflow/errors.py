@@ -13,6 +13,8 @@ Every error a caller can meet names what was wrong and what to do about it. The 
     │   ├── InvalidLimit         a limit that is negative or not a whole number of half days
     │   ├── InvalidPause         a pause that ends before it starts or overlaps another
     │   └── DueResetRefused      the return date was already reset once
+    ├── InvalidLog               an event log cannot be read (names the line or field)
+    ├── MetricsError             metrics cannot be computed as asked (a period, an option)
     ├── StoreError               the store could not do what was asked; nothing was written
     │   ├── DossierNotFound      no dossier with that code
     │   ├── ConcurrentUpdate     another writer changed the dossier first: reload and retry
@@ -94,6 +96,14 @@ class InvalidPause(CalendarError):
 
 class DueResetRefused(CalendarError):
     """The return date of a dossier may be reset once only (form 04)."""
+
+
+class InvalidLog(WorkflowError):
+    """An event log cannot be imported: the message names the line or field and the fix."""
+
+
+class MetricsError(WorkflowError):
+    """Metrics cannot be computed as asked: the message names the option and the fix."""
 
 
 class StoreError(WorkflowError):
