@@ -100,7 +100,7 @@ class Period:
 @dataclass(frozen=True, slots=True)
 class MetricsOptions:
     """How metrics are computed. ``baseline_period``: where measured baselines come from
-    (``None``: declared baselines only)."""
+    (``None``: declared baselines only); ``resamples``: of the bootstrap (0: no intervals)."""
 
     period: Period = Period()
     baseline_period: Period | None = None
@@ -115,6 +115,8 @@ class MetricsOptions:
             raise MetricsError(f"min_count must be at least 1, not {self.min_count}")
         if not 0 < self.goal < 1:
             raise MetricsError(f"the goal is a reduction between 0 and 1, not {self.goal}")
+        if self.resamples < 0:
+            raise MetricsError(f"resamples must be 0 (no intervals) or more, not {self.resamples}")
         if not 0.5 <= self.confidence < 1:
             raise MetricsError(f"confidence must be in [0.5, 1), not {self.confidence}")
 
@@ -265,13 +267,14 @@ def _one(
     goal, confirmed = Goal.NO_BASELINE, False
     if baseline is not None and median is not None:
         reduction = 1 - median / baseline
-        ci_low, ci_high = median_interval(working, options.confidence, options.resamples, rng)
-        low, high = 1 - ci_high / baseline, 1 - ci_low / baseline
+        if options.resamples:
+            ci_low, ci_high = median_interval(working, options.confidence, options.resamples, rng)
+            low, high = 1 - ci_high / baseline, 1 - ci_low / baseline
         if count < options.min_count:
             goal = Goal.NOT_ENOUGH_DATA
         else:
             goal = Goal.MEETS if reduction >= options.goal - 1e-12 else Goal.DOES_NOT_MEET
-            confirmed = goal is Goal.MEETS and low >= options.goal - 1e-12
+            confirmed = goal is Goal.MEETS and low is not None and low >= options.goal - 1e-12
     return ProcedureMetrics(
         procedure=code,
         version=version,
@@ -405,7 +408,7 @@ def _step_times(
                 share=float(total[i]) / group_total[g] if group_total[g] else 0.0,
             )
         )
-    return {g: tuple(sorted(v, key=lambda t: -t.mean_days)) for g, v in found.items()}
+    return {g: tuple(sorted(v, key=lambda t: -t.share)) for g, v in found.items()}
 
 
 def agency_times(

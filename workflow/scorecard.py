@@ -248,7 +248,7 @@ def _counters(
     satisfied = history.rating_satisfied
 
     def goal(start: dt.datetime, end: dt.datetime) -> Share:
-        window = replace(options, period=Period(start, end))
+        window = replace(options, period=Period(start, end), resamples=0)  # verdicts only
         found = procedure_metrics(history, calendar, limits, window)
         verdicts = [m.goal for m in found if m.goal in (Goal.MEETS, Goal.DOES_NOT_MEET)]
         return Share(sum(g is Goal.MEETS for g in verdicts), len(verdicts))

@@ -17,9 +17,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.api.report_routes import router as report_router
 from adapters.api.routes import router
 from adapters.api.schemas import Health, Problem
 from adapters.bootstrap import App
+from adapters.store.event_logs import UnknownLog
 from adapters.store.principals import Authenticator
 from workflow.errors import (
     CalendarError,
@@ -28,7 +30,9 @@ from workflow.errors import (
     GuardRejected,
     IdempotencyConflict,
     InvalidDossier,
+    InvalidLog,
     InvalidPayload,
+    MetricsError,
     StoreUnavailable,
     TransitionError,
     TriggerNotAllowed,
@@ -133,6 +137,9 @@ _STATUS: list[tuple[type[WorkflowError], int]] = [
     (IdempotencyConflict, 409),
     (InvalidDossier, 422),
     (CalendarError, 409),
+    (MetricsError, 422),
+    (UnknownLog, 404),
+    (InvalidLog, 422),
     (StoreUnavailable, 503),
     (TransitionError, 409),
 ]
@@ -159,6 +166,7 @@ def create_app(app: App, *, bus_check: BusCheck | None = None, max_body: int = M
     api.state.lienthong = app
     api.state.authenticate = Authenticator(app.store.engine)
     api.include_router(router)
+    api.include_router(report_router)
     api.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     api.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
     api.add_exception_handler(WorkflowError, _workflow)  # type: ignore[arg-type]

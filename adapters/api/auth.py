@@ -90,3 +90,11 @@ def listing_agency(caller: Principal, asked: str | None) -> str | None:
     if asked is not None and asked != caller.agency:
         raise forbid(f"an officer of {caller.agency} cannot list dossiers of agency {asked}")
     return caller.agency
+
+
+def may_see_metrics(caller: Principal) -> None:
+    """Metrics and the scorecard are for supervisors, planners and administrators."""
+    if caller.role not in READERS:
+        raise forbid(
+            f"a {caller.role.value} cannot read metrics; use a supervisor's or planner's token"
+        )

@@ -7,6 +7,8 @@ import typer
 from adapters.cli.api import run, serve, submit, tokens_app
 from adapters.cli.calendar import calendar_app
 from adapters.cli.catalogue import agencies_app, procedures_app
+from adapters.cli.eventlog import export, import_log
+from adapters.cli.metrics import metrics, scorecard
 from adapters.cli.routing import messages_app, reorganise, worker
 from adapters.cli.store import audit_app, db_app
 
@@ -27,6 +29,10 @@ app.command("serve")(serve)
 app.command("reorganise")(reorganise)
 app.command("submit")(submit)
 app.command("run")(run)
+app.command("import-log")(import_log)
+app.command("export")(export)
+app.command("metrics")(metrics)
+app.command("scorecard")(scorecard)
 
 
 def main() -> None:

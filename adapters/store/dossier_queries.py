@@ -11,12 +11,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, exc, func, select
 
 from adapters.store import tables as t
 from adapters.store.database import translated
 from workflow.calendar import require_aware
 from workflow.definition import NationalStatus
+from workflow.errors import InvalidDossier
 
 _D = t.dossiers.c
 _SUMMARY = (
@@ -123,3 +124,49 @@ def lookup(engine: Engine, code: str, applicant_ref: str) -> PublicStatus | None
     return PublicStatus(
         row.code, row.procedure_code, NationalStatus(row.status), row.due_at, row.closed
     )
+
+
+RATING_LEVELS = ("very_satisfied", "satisfied", "dissatisfied")
+"""How an applicant rates a returned dossier (rất hài lòng, hài lòng, không hài lòng)."""
+
+
+def record_rating(
+    engine: Engine,
+    code: str,
+    applicant_ref: str,
+    level: str,
+    at: dt.datetime,
+    comment: str | None = None,
+) -> bool:
+    """Record the applicant's rating of a dossier whose result was returned; one per dossier.
+
+    ``False`` if the code and the reference do not match a dossier. :class:`InvalidDossier` if
+    the result has not been returned yet, the level is unknown or the dossier is already rated.
+    """
+    if level not in RATING_LEVELS:
+        known = ", ".join(RATING_LEVELS)
+        raise InvalidDossier(f"rating '{level}' is not known; give one of {known}")
+    found = lookup(engine, code, applicant_ref)
+    if found is None:
+        return False
+    if found.status is not NationalStatus.RESULT_RETURNED:
+        raise InvalidDossier(
+            f"dossier {code} cannot be rated yet: its result has not been returned "
+            f"(status {int(found.status)}); rate it after the result is handed over"
+        )
+    row = {"dossier_code": code, "rated_at": require_aware(at), "level": level, "comment": comment}
+    with translated(str(engine.url)), engine.begin() as connection:
+        exists = connection.execute(
+            select(t.ratings.c.dossier_code).where(t.ratings.c.dossier_code == code)
+        ).first()
+        if exists is not None:
+            raise InvalidDossier(
+                f"dossier {code} is already rated; a dossier is rated once"
+            ) from None
+        try:
+            connection.execute(t.ratings.insert(), row)
+        except exc.IntegrityError:  # a concurrent rating of the same dossier won
+            raise InvalidDossier(
+                f"dossier {code} is already rated; a dossier is rated once"
+            ) from None
+    return True

@@ -238,3 +238,47 @@ principals = Table(
     Column("created_at", Instant, nullable=False),
     Column("revoked_at", Instant),
 )
+
+ratings = Table(
+    "ratings",  # an applicant's rating of a returned dossier (satisfaction, the plan's 95%)
+    metadata,
+    Column("dossier_code", String(64), ForeignKey("dossiers.code"), primary_key=True),
+    Column("rated_at", Instant, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("comment", Text),
+    Index("ix_ratings_rated_at", "rated_at"),
+)
+
+event_logs = Table(
+    "event_logs",  # an imported external event log: one row per import
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("format", String(8), nullable=False),
+    Column("source", Text, nullable=False),  # the file's name, not its path
+    Column("sha256", String(64), nullable=False),
+    Column("mapping", JSON, nullable=False),
+    Column("imported_at", Instant, nullable=False),
+    Column("cases", Integer, nullable=False),
+    Column("events", Integer, nullable=False),
+)
+
+log_cases = Table(
+    "log_cases",
+    metadata,
+    Column("log_name", String(64), ForeignKey("event_logs.name"), primary_key=True),
+    Column("case_id", String(128), primary_key=True),
+    Column("channel", String(64)),
+    Column("deadline", Instant),
+)
+
+log_events = Table(
+    "log_events",
+    metadata,
+    Column("log_name", String(64), ForeignKey("event_logs.name"), primary_key=True),
+    Column("case_id", String(128), primary_key=True),
+    Column("seq", Integer, primary_key=True),  # order within the case: by instant, then file
+    Column("activity", Text, nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("resource", String(128)),
+    Column("group", String(128)),
+)

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from adapters.api.client import wait_until_up
-from adapters.bootstrap import Settings, bootstrap, open_store
+from adapters.bootstrap import App, Settings, bootstrap, open_store
 from adapters.store import tables as t
 from adapters.store.database import make_engine
 from adapters.store.principals import Role, create_principal
@@ -115,8 +115,11 @@ def api_server(
 
 
 @contextmanager
-def running(folder: Path, database_url: str | None = None) -> Iterator[Server]:
-    """Migrate the store, create the principals, start ``lienthong serve``; stop it after."""
+def running(
+    folder: Path, database_url: str | None = None, prepare: Callable[[App], None] | None = None
+) -> Iterator[Server]:
+    """Migrate the store, create the principals (and ``prepare`` it: seed a history, say),
+    start ``lienthong serve``; stop it after."""
     env = {
         **os.environ,
         "LIENTHONG_VAR_DIR": str(folder / "var"),
@@ -136,6 +139,8 @@ def running(folder: Path, database_url: str | None = None) -> Iterator[Server]:
         _, tokens[name] = create_principal(
             app.store.engine, name=name, agency=agency, role=role, now=now
         )
+    if prepare is not None:
+        prepare(app)
     app.store.close()
     port = free_port()
     output = folder / "server.log"

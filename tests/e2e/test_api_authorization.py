@@ -23,6 +23,9 @@ MATRIX = {
     "procedures": [401, 401, 200, 200, 200, 200, 200],
     "procedure": [401, 401, 200, 200, 200, 200, 200],
     "lookup": [200, 200, 200, 200, 200, 200, 200],
+    "rating": [404, 404, 404, 404, 404, 404, 404],  # public: a wrong reference, never 401
+    "metrics": [401, 401, 403, 403, 200, 200, 200],
+    "scorecard": [401, 401, 403, 403, 200, 200, 200],
     "health": [200, 200, 200, 200, 200, 200, 200],
 }
 
@@ -76,6 +79,17 @@ def _call(server: Server, endpoint: str, headers: dict[str, str]) -> httpx.Respo
         "lookup": lambda: httpx.post(
             f"{url}/lookup",
             json={"code": _fresh(server, ref), "applicant_ref": ref},
+            headers=headers,
+        ),
+        "rating": lambda: httpx.post(
+            f"{url}/lookup/rating",
+            json={"code": _fresh(server, ref), "applicant_ref": "not-" + ref, "level": "satisfied"},
+            headers=headers,
+        ),
+        "metrics": lambda: httpx.get(f"{url}/metrics/procedures", headers=headers),
+        "scorecard": lambda: httpx.get(
+            f"{url}/scorecard",
+            params={"from": "2026-01-01T00:00:00+07:00", "to": "2027-01-01T00:00:00+07:00"},
             headers=headers,
         ),
         "health": lambda: httpx.get(f"{server.url}/health", headers=headers),

@@ -28,6 +28,9 @@ OPERATIONS = [
     "GET /api/v1/dossiers/{code}",
     "POST /api/v1/dossiers/{code}/actions",
     "POST /api/v1/lookup",
+    "POST /api/v1/lookup/rating",
+    "GET /api/v1/metrics/procedures",
+    "GET /api/v1/scorecard",
 ]
 
 

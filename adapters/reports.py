@@ -1,0 +1,128 @@
+"""Metrics and the scorecard for the CLI and the API: the history read, the catalogue's limits
+joined, and the results as plain JSON-able rows.
+
+The history is the engine's own (``log=None``) or an imported event log by name
+(``lienthong import-log``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from adapters.bootstrap import App
+from adapters.store.history_queries import load_history
+from workflow.catalogue import Catalogue
+from workflow.history import History, history_from_log
+from workflow.metrics import (
+    AgencyTime,
+    Limits,
+    MetricsOptions,
+    ProcedureMetrics,
+    agency_times,
+    procedure_metrics,
+)
+from workflow.scorecard import Scorecard, scorecard
+
+
+def limits_of(catalogue: Catalogue) -> dict[tuple[str, str], Limits]:
+    """Name, statutory limit and declared baseline of every procedure version."""
+    return {
+        (d.code, d.version): Limits(d.name.en, d.limit_days, d.baseline_days)
+        for code in catalogue.codes()
+        for d in catalogue.versions(code)
+    }
+
+
+def history_of(app: App, log: str | None = None) -> History:
+    """The engine's history, or the imported event log named ``log``."""
+    if log is None:
+        return load_history(
+            app.store.engine, app.settings.url, app.calendar, app.engine.clock.now()
+        )
+    from adapters.store.event_logs import load_log  # noqa: PLC0415 (only imports need it)
+
+    utc_offset = app.engine.clock.now().astimezone(app.calendar.tz).utcoffset() or dt.timedelta()
+    return history_from_log(load_log(app.store.engine, log), utc_offset=utc_offset)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetricsReport:
+    """Per-procedure metrics and the agencies' time, with what they were computed over."""
+
+    source: str
+    options: MetricsOptions
+    procedures: list[ProcedureMetrics]
+    agencies: list[AgencyTime]
+
+
+def metrics_report(
+    app: App,
+    options: MetricsOptions,
+    *,
+    procedure: str | None = None,
+    log: str | None = None,
+    keep_durations: bool = False,
+) -> MetricsReport:
+    """The metrics of every procedure (or of ``procedure``) over ``options.period``."""
+    history = history_of(app, log)
+    found = procedure_metrics(
+        history, app.calendar, limits_of(app.catalogue), options, keep_durations=keep_durations
+    )
+    if procedure is not None:
+        found = [m for m in found if m.procedure == procedure]
+    return MetricsReport(
+        history.source, options, found, agency_times(history, app.calendar, options.period)
+    )
+
+
+def scorecard_report(app: App, options: MetricsOptions, *, log: str | None = None) -> Scorecard:
+    """The plan's scorecard over ``options.period``."""
+    history = history_of(app, log)
+    return scorecard(history, app.calendar, options.period, limits_of(app.catalogue), options)
+
+
+def plain(value: Any) -> Any:  # noqa: PLR0911 (one return per kind of value)
+    """A dataclass tree as JSON-able values (instants in ISO 8601, enums by value)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 6)
+    if hasattr(value, "value") and isinstance(value.value, str):
+        return value.value
+    return value
+
+
+def metrics_rows(report: MetricsReport) -> list[dict[str, Any]]:
+    """One flat row per procedure version (no steps, no durations), for CSV and tables."""
+    rows = []
+    for m in report.procedures:
+        row = plain(m)
+        row.pop("steps")
+        row.pop("durations_days")
+        rows.append(row)
+    return rows
+
+
+def report_json(report: MetricsReport) -> dict[str, Any]:
+    """The whole report as JSON-able data."""
+    options = report.options
+    return {
+        "source": report.source,
+        "period": plain(options.period),
+        "baseline_period": plain(options.baseline_period),
+        "min_count": options.min_count,
+        "goal": options.goal,
+        "confidence": options.confidence,
+        "procedures": [
+            {k: v for k, v in plain(m).items() if k != "durations_days"} for m in report.procedures
+        ],
+        "agencies": plain(report.agencies),
+    }
