@@ -10,10 +10,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adapters.bootstrap import App
 from adapters.store.history_queries import load_history
+from workflow.calendar import WorkingCalendar
 from workflow.catalogue import Catalogue
+from workflow.errors import MetricsError
 from workflow.history import History, history_from_log
 from workflow.metrics import (
     AgencyTime,
@@ -35,15 +38,29 @@ def limits_of(catalogue: Catalogue) -> dict[tuple[str, str], Limits]:
     }
 
 
-def history_of(app: App, log: str | None = None) -> History:
+def calendar_of(app: App, tz: str | None = None) -> WorkingCalendar:
+    """The deployment's calendar, read in time zone ``tz`` if one is named."""
+    if tz is None:
+        return app.calendar
+    try:
+        return app.calendar.in_zone(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise MetricsError(
+            f"time zone '{tz}' is not known; give an IANA name such as Europe/Amsterdam"
+        ) from None
+
+
+def history_of(
+    app: App, log: str | None = None, calendar: WorkingCalendar | None = None
+) -> History:
     """The engine's history, or the imported event log named ``log``."""
+    calendar = calendar or app.calendar
+    now = app.engine.clock.now()
     if log is None:
-        return load_history(
-            app.store.engine, app.settings.url, app.calendar, app.engine.clock.now()
-        )
+        return load_history(app.store.engine, app.settings.url, calendar, now)
     from adapters.store.event_logs import load_log  # noqa: PLC0415 (only imports need it)
 
-    utc_offset = app.engine.clock.now().astimezone(app.calendar.tz).utcoffset() or dt.timedelta()
+    utc_offset = now.astimezone(calendar.tz).utcoffset() or dt.timedelta()
     return history_from_log(load_log(app.store.engine, log), utc_offset=utc_offset)
 
 
@@ -63,24 +80,30 @@ def metrics_report(
     *,
     procedure: str | None = None,
     log: str | None = None,
+    tz: str | None = None,
     keep_durations: bool = False,
 ) -> MetricsReport:
-    """The metrics of every procedure (or of ``procedure``) over ``options.period``."""
-    history = history_of(app, log)
+    """The metrics of every procedure (or of ``procedure``) over ``options.period``; working
+    time is counted on the deployment's calendar, read in time zone ``tz`` if one is named."""
+    calendar = calendar_of(app, tz)
+    history = history_of(app, log, calendar)
     found = procedure_metrics(
-        history, app.calendar, limits_of(app.catalogue), options, keep_durations=keep_durations
+        history, calendar, limits_of(app.catalogue), options, keep_durations=keep_durations
     )
     if procedure is not None:
         found = [m for m in found if m.procedure == procedure]
     return MetricsReport(
-        history.source, options, found, agency_times(history, app.calendar, options.period)
+        history.source, options, found, agency_times(history, calendar, options.period)
     )
 
 
-def scorecard_report(app: App, options: MetricsOptions, *, log: str | None = None) -> Scorecard:
+def scorecard_report(
+    app: App, options: MetricsOptions, *, log: str | None = None, tz: str | None = None
+) -> Scorecard:
     """The plan's scorecard over ``options.period``."""
-    history = history_of(app, log)
-    return scorecard(history, app.calendar, options.period, limits_of(app.catalogue), options)
+    calendar = calendar_of(app, tz)
+    history = history_of(app, log, calendar)
+    return scorecard(history, calendar, options.period, limits_of(app.catalogue), options)
 
 
 def plain(value: Any) -> Any:  # noqa: PLR0911 (one return per kind of value)

@@ -163,6 +163,11 @@ class WorkingCalendar:
         self._last_year = _FIRST_YEAR - 1
         self._instants: dict[tuple[int, int], dt.datetime] = {}
 
+    def in_zone(self, tz: ZoneInfo) -> WorkingCalendar:
+        """The same days off, hours and cut-off, read in another time zone (for an imported
+        log of another country, whose office hours are its own local time)."""
+        return WorkingCalendar(self._overrides.values(), self.working_hours, tz, self.cutoff)
+
     # --- days -----------------------------------------------------------------------------
 
     def _package(self, years: Iterable[int]) -> holidays.HolidayBase:

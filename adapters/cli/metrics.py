@@ -51,6 +51,10 @@ PlotOption = Annotated[
     Path | None, typer.Option("--plot", help="write charts into this folder", file_okay=False)
 ]
 PlotFormat = Annotated[str, typer.Option("--plot-format", help="png or svg")]
+ZoneOption = Annotated[
+    str | None,
+    typer.Option("--tz", help="read office hours in this zone (an imported log's own country)"),
+]
 
 
 def instant(
@@ -196,11 +200,11 @@ def show_metrics(report: MetricsReport, output: Output) -> None:
                 out.print(steps)
 
 
-def show_log_metrics(name: str) -> None:
+def show_log_metrics(name: str, tz: str | None = None) -> None:
     """The metrics of an imported event log, as a table (after ``lienthong import-log``)."""
     app = _app()
     try:
-        report = metrics_report(app, MetricsOptions(), log=name)
+        report = metrics_report(app, MetricsOptions(), log=name, tz=tz)
     except WorkflowError as error:
         raise fail(error) from None
     show_metrics(report, Output.TABLE)
@@ -223,6 +227,7 @@ def metrics(
     ] = 30,
     plot: PlotOption = None,
     plot_format: PlotFormat = "png",
+    tz: ZoneOption = None,
 ) -> None:
     """Processing-time metrics per procedure: median and p90 working days, on-time rate,
     where the time goes, and the 20% time-reduction goal against each baseline."""
@@ -230,7 +235,7 @@ def metrics(
     options = _options(app, start, end, baseline_from, baseline_to, min_count)
     try:
         report = metrics_report(
-            app, options, procedure=procedure, log=log, keep_durations=plot is not None
+            app, options, procedure=procedure, log=log, tz=tz, keep_durations=plot is not None
         )
         if plot is not None:
             from adapters.plots import plot_procedures  # noqa: PLC0415 (matplotlib is slow)
@@ -278,12 +283,13 @@ def scorecard(
     ] = None,
     plot: PlotOption = None,
     plot_format: PlotFormat = "png",
+    tz: ZoneOption = None,
 ) -> None:
     """The plan's targets over a period: value, target, met or not, and the trend by month."""
     app = _app()
     options = _options(app, start, end, baseline_from, baseline_to)
     try:
-        card = scorecard_report(app, options, log=log)
+        card = scorecard_report(app, options, log=log, tz=tz)
         if plot is not None:
             from adapters.plots import plot_scorecard  # noqa: PLC0415
 

@@ -161,6 +161,8 @@ def test_the_cli_names_a_bad_option(server: Server) -> None:
     assert naive.returncode == 2 and "--from" in naive.stderr and "+07:00" in naive.stderr
     garbage = lienthong(server, "scorecard", "--to", "next tuesday")
     assert garbage.returncode == 2 and "--to 'next tuesday'" in garbage.stderr
+    zone = lienthong(server, "metrics", "--tz", "Mars/Base")
+    assert zone.returncode == 2 and "time zone 'Mars/Base' is not known" in zone.stderr
     reversed_ = lienthong(server, "metrics", "--from", "2026-05-01", "--to", "2026-04-01")
     assert reversed_.returncode == 2 and "before it starts" in reversed_.stderr
 

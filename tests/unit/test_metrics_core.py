@@ -167,3 +167,14 @@ def test_the_vectorised_working_time_line_equals_the_scalar_one(
     calendar = WorkingCalendar()
     found = calendar.to_work_array(np.array([to_us(m) for m in moments], dtype=np.int64))
     assert found.tolist() == [calendar.to_work(m) for m in moments]
+
+
+def test_a_calendar_read_in_another_zone_keeps_its_days_and_hours() -> None:
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    amsterdam = CALENDAR.in_zone(ZoneInfo("Europe/Amsterdam"))
+    assert amsterdam.working_hours == CALENDAR.working_hours
+    morning = dt.datetime(2026, 3, 3, 9, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    noon = dt.datetime(2026, 3, 3, 12, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    assert amsterdam.working_time(morning, noon) == dt.timedelta(hours=3)
+    assert CALENDAR.working_time(morning, noon) == dt.timedelta(hours=2)  # 15:00-18:00 in Hà Nội
