@@ -51,6 +51,10 @@ PlotOption = Annotated[
     Path | None, typer.Option("--plot", help="write charts into this folder", file_okay=False)
 ]
 PlotFormat = Annotated[str, typer.Option("--plot-format", help="png or svg")]
+BaselineFrom = Annotated[
+    str | None, typer.Option("--baseline-from", help="measure baselines from this date")
+]
+BaselineTo = Annotated[str | None, typer.Option("--baseline-to", help="... up to this date")]
 ZoneOption = Annotated[
     str | None,
     typer.Option("--tz", help="read office hours in this zone (an imported log's own country)"),
@@ -216,12 +220,8 @@ def metrics(
     procedure: Annotated[str | None, typer.Option("--procedure", help="one procedure code")] = None,
     output: FormatOption = Output.TABLE,
     log: LogOption = None,
-    baseline_from: Annotated[
-        str | None, typer.Option("--baseline-from", help="measure baselines from this date")
-    ] = None,
-    baseline_to: Annotated[
-        str | None, typer.Option("--baseline-to", help="... up to this date")
-    ] = None,
+    baseline_from: BaselineFrom = None,
+    baseline_to: BaselineTo = None,
     min_count: Annotated[
         int, typer.Option("--min-count", min=1, help="fewest dossiers for a verdict")
     ] = 30,
@@ -275,12 +275,8 @@ def scorecard(
     end: To = None,
     output: FormatOption = Output.TABLE,
     log: LogOption = None,
-    baseline_from: Annotated[
-        str | None, typer.Option("--baseline-from", help="measure baselines from this date")
-    ] = None,
-    baseline_to: Annotated[
-        str | None, typer.Option("--baseline-to", help="... up to this date")
-    ] = None,
+    baseline_from: BaselineFrom = None,
+    baseline_to: BaselineTo = None,
     plot: PlotOption = None,
     plot_format: PlotFormat = "png",
     tz: ZoneOption = None,

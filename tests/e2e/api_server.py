@@ -100,15 +100,27 @@ def api_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """A server per test module, on SQLite and on a schema of the run's PostgreSQL database."""
-    folder = tmp_path_factory.mktemp(f"api-{request.param}")
+    with serving(request, tmp_path_factory, "api") as server:
+        yield server
+
+
+@contextmanager
+def serving(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    prepare: Callable[[App], None] | None = None,
+) -> Iterator[Server]:
+    """A server on the backend named by ``request.param`` (sqlite or postgres)."""
+    folder = tmp_path_factory.mktemp(f"{name}-{request.param}")
     if request.param == "sqlite":
-        with running(folder) as server:
+        with running(folder, prepare=prepare) as server:
             yield server
         return
     database = request.getfixturevalue("pg_database")
     url, schema = postgres_schema_url(database)
     try:
-        with running(folder, url) as server:
+        with running(folder, url, prepare) as server:
             yield server
     finally:
         drop_schema(database, schema)

@@ -23,7 +23,7 @@ from adapters.store import tables as t
 from adapters.store.history_queries import load_history
 from procedures.calendar_file import DEFAULT_CALENDAR, load_calendar
 from tests.conftest import FixedClock
-from tests.e2e.api_server import Server, drop_schema, postgres_schema_url, running
+from tests.e2e.api_server import Server, serving
 from tests.histories import VN, make_history, plans
 from workflow.calendar import WorkingCalendar
 from workflow.engine import Engine
@@ -42,18 +42,8 @@ def seed(app: App) -> None:
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp(f"metrics-{request.param}")
-    if request.param == "sqlite":
-        with running(folder, prepare=seed) as found:
-            yield found
-        return
-    database = request.getfixturevalue("pg_database")
-    url, schema = postgres_schema_url(database)
-    try:
-        with running(folder, url, prepare=seed) as found:
-            yield found
-    finally:
-        drop_schema(database, schema)
+    with serving(request, tmp_path_factory, "metrics", seed) as found:
+        yield found
 
 
 def lienthong(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
