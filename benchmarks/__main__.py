@@ -11,6 +11,7 @@ import sys
 from benchmarks import (
     bench_api,
     bench_calendar,
+    bench_metrics,
     bench_routing,
     bench_sla_queries,
     bench_store,
@@ -25,6 +26,7 @@ def main() -> None:
         bench_store,
         bench_routing,
         bench_api,
+        bench_metrics,
         bench_sla_queries,
     )
     for module in modules:

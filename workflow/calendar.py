@@ -162,6 +162,9 @@ class WorkingCalendar:
         self._working: list[bool] = []
         self._last_year = _FIRST_YEAR - 1
         self._instants: dict[tuple[int, int], dt.datetime] = {}
+        # the day tables as arrays, with the list they were made from (see _day_arrays)
+        self._arrays: tuple[list[int], npt.NDArray[np.int64], npt.NDArray[np.bool_]] | None
+        self._arrays = None
 
     def in_zone(self, tz: ZoneInfo) -> WorkingCalendar:
         """The same days off, hours and cut-off, read in another time zone (for an imported
@@ -265,8 +268,9 @@ class WorkingCalendar:
         """
         if len(utc_us) == 0:
             return np.empty(0, dtype=np.int64)
-        first = _EPOCH + dt.timedelta(microseconds=int(utc_us.min()))
-        last = _EPOCH + dt.timedelta(microseconds=int(utc_us.max()))
+        low, high = int(utc_us.min()), int(utc_us.max())
+        first = _EPOCH + dt.timedelta(microseconds=low)
+        last = _EPOCH + dt.timedelta(microseconds=high)
         self._ensure(max(first.year, _FIRST_YEAR))
         self._ensure(last.astimezone(self.tz).year)
         offset = self._fixed_offset(first.year, last.year)
@@ -276,18 +280,33 @@ class WorkingCalendar:
                 dtype=np.int64,
                 count=len(utc_us),
             )
-        local = utc_us + offset
-        day = local // _US_PER_DAY
-        index = day + (_UNIX_ORDINAL - self._base)
-        if int(index.min()) < 0:
+        # shifted so that the whole days are the indexes into the day tables directly
+        shift = offset + (_UNIX_ORDINAL - self._base) * _US_PER_DAY
+        if low + shift < 0:
             raise CalendarError(f"an instant is before the calendar's first year {_FIRST_YEAR}")
-        cum = np.asarray(self._cum, dtype=np.int64)
-        working = np.asarray(self._working, dtype=np.bool_)
-        clock = local - day * _US_PER_DAY
-        inside = np.zeros(len(local), dtype=np.int64)
-        for start, end in self._periods:
-            inside += np.clip(clock - start, 0, end - start)
-        return cum[index] + np.where(working[index], inside, 0)
+        cum, working = self._day_arrays()
+        index, clock = np.divmod(utc_us + shift, _US_PER_DAY)
+        inside = np.zeros(len(clock), dtype=np.int64)
+        part = np.empty_like(inside)
+        for start, end in self._periods:  # in place: no new array per step
+            np.subtract(clock, start, out=part)
+            np.clip(part, 0, end - start, out=part)
+            inside += part
+        inside *= working[index]
+        inside += cum[index]
+        return inside
+
+    def _day_arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """The day tables as arrays, converted once per extension of the tables."""
+        arrays = self._arrays
+        if arrays is None or arrays[0] is not self._cum:
+            arrays = (
+                self._cum,
+                np.asarray(self._cum, dtype=np.int64),
+                np.asarray(self._working, dtype=np.bool_),
+            )
+            self._arrays = arrays
+        return arrays[1], arrays[2]
 
     def _fixed_offset(self, first_year: int, last_year: int) -> int | None:
         """The zone's one UTC offset (µs) over these years, or ``None`` if it changes."""

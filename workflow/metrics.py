@@ -361,13 +361,43 @@ def _agency_work(
     cases, segments = history.cases, history.segments
     chosen = np.zeros(len(cases), dtype=np.bool_)
     chosen[finished_rows] = True
-    rows = np.flatnonzero(chosen[segments.case] & ~segments.waiting & (segments.end != NAT))
-    case = segments.case[rows]
-    begin = np.maximum(segments.start[rows], cases.started[case])
-    end = np.minimum(segments.end[rows], cases.finished[case])
+    counted = chosen[segments.case]
+    counted &= segments.end != NAT
+    if segments.waiting.any():
+        counted &= ~segments.waiting
+    if counted.all():  # every segment: no copies
+        rows = np.arange(len(segments), dtype=np.intp)
+        case, begin, end = segments.case, segments.start, segments.end
+    else:
+        rows = np.flatnonzero(counted)
+        case, begin, end = segments.case[rows], segments.start[rows], segments.end[rows]
+    begin = np.maximum(begin, cases.started[case])
+    end = np.minimum(end, cases.finished[case])
     keep = end > begin
-    rows, begin, end = rows[keep], begin[keep], end[keep]
-    return rows, calendar.to_work_array(end) - calendar.to_work_array(begin)
+    if not keep.all():
+        rows, begin, end = rows[keep], begin[keep], end[keep]
+    return rows, _work_between(calendar, begin, end)
+
+
+def _work_between(
+    calendar: WorkingCalendar, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Working µs from each ``begin`` to its ``end``. Where a stretch begins at the previous
+    stretch's end (consecutive segments of a case), that instant is put on the working-time
+    line once."""
+    at_end = calendar.to_work_array(end)
+    if len(begin) == 0:
+        return at_end
+    shared = np.zeros(len(begin), dtype=np.bool_)
+    np.equal(begin[1:], end[:-1], out=shared[1:])
+    own = np.flatnonzero(~shared)
+    if len(own) > len(begin) // 2:
+        return at_end - calendar.to_work_array(begin)
+    at_begin = np.empty_like(at_end)
+    at_begin[1:] = at_end[:-1]
+    at_begin[own] = calendar.to_work_array(begin[own])
+    at_end -= at_begin
+    return at_end
 
 
 def _step_times(
@@ -386,11 +416,9 @@ def _step_times(
     place = (segments.step.codes[rows].astype(np.int64) + 1) * n_agencies + (
         segments.agency.codes[rows] + 1
     )
-    key = group * (n_steps * n_agencies) + place
-    keys, inverse = np.unique(key, return_inverse=True)
+    keys, inverse = _compact(group * (n_steps * n_agencies) + place)
     total = np.bincount(inverse, weights=work.astype(np.float64))
-    visits = np.unique(case * len(keys) + inverse)  # distinct (case, key) pairs
-    dossiers = np.bincount(visits % len(keys), minlength=len(keys))
+    dossiers = _distinct_cases(case, inverse, len(keys))
     found: dict[int, list[StepTime]] = {}
     group_total: dict[int, float] = {}
     for i, k in enumerate(keys.tolist()):
@@ -418,18 +446,50 @@ def agency_times(
     done = durations(history, calendar, period)
     rows, work = _agency_work(history, calendar, done.rows)
     segments = history.segments
-    agency = segments.agency.codes[rows].astype(np.int64)
+    slot = segments.agency.codes[rows].astype(np.int64) + 1  # 0: no agency
+    slots = len(segments.agency.names) + 1
+    totals = np.bincount(slot, weights=work.astype(np.float64), minlength=slots)
+    dossiers = _distinct_cases(segments.case[rows], slot, slots)
     times: list[AgencyTime] = []
-    for code in np.unique(agency):
-        members = agency == code
-        dossiers = len(np.unique(segments.case[rows][members]))
-        total = float(work[members].sum()) / calendar.day_length
+    for s in np.flatnonzero(dossiers).tolist():
+        total = float(totals[s]) / calendar.day_length
         times.append(
             AgencyTime(
-                agency=segments.agency.names[int(code)] if code >= 0 else "",
-                dossiers=dossiers,
-                mean_days=total / dossiers,
+                agency=segments.agency.names[s - 1] if s else "",
+                dossiers=int(dossiers[s]),
+                mean_days=total / int(dossiers[s]),
                 total_days=total,
             )
         )
     return sorted(times, key=lambda t: -t.total_days)
+
+
+def _compact(
+    key: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """The sorted distinct values of ``key`` and the index of each element's value among them,
+    as ``np.unique(key, return_inverse=True)`` gives: by a table over the values where they are
+    few and none is negative, by sorting otherwise."""
+    size = int(key.max()) + 1 if len(key) else 0
+    if size > max(2 * len(key), 1 << 16) or (len(key) and int(key.min()) < 0):
+        keys, inverse = np.unique(key, return_inverse=True)
+        return keys, inverse.astype(np.intp, copy=False)
+    present = np.zeros(size, dtype=np.bool_)
+    present[key] = True
+    index = np.cumsum(present, dtype=np.intp) - 1
+    return np.flatnonzero(present).astype(np.int64), index[key]
+
+
+def _distinct_cases(
+    case: npt.NDArray[np.int64], slot: npt.NDArray[np.intp] | npt.NDArray[np.int64], slots: int
+) -> npt.NDArray[np.int64]:
+    """How many distinct cases each slot (0 to ``slots`` - 1) holds. Sorts the (case, slot)
+    pairs: numpy's ``unique`` hashes them, which is tens of times slower on millions of
+    distinct pairs."""
+    if len(case) == 0:
+        return np.zeros(slots, dtype=np.int64)
+    pairs = np.sort(case * slots + slot)
+    first = np.empty(len(pairs), dtype=np.bool_)
+    first[0] = True
+    np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+    return np.bincount(pairs[first] % slots, minlength=slots)
