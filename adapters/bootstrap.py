@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from adapters.clock import SystemClock
 from adapters.store.database import current_revision
 from adapters.store.pii import Keyring, load_secret
+from adapters.store.sla_board import backfill_step_clocks
 from adapters.store.store import SqlStore
 from procedures import CATALOGUE_DIR, DEFAULT_AGENCIES, load_agencies, load_catalogue
 from procedures.calendar_file import DEFAULT_CALENDAR, load_calendar
@@ -121,6 +122,7 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> A
         )
     store.sync(catalogue, clock.now())
     engine = Engine(catalogue, clock, calendar, SlaPolicy(risk_share=settings.risk_share))
+    backfill_step_clocks(store, engine)  # dossiers stored before the engine kept step clocks
     return App(settings, catalogue, calendar, engine, store)
 
 

@@ -31,7 +31,15 @@ NOW = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # Monday 10:00 in Hanoi
 AGENCIES = tuple(f"000.{k:02d}.07.H26" for k in range(20))
 WEIGHTS = tuple(1 / (k + 1) ** 0.9 for k in range(20))  # Zipf-like skew
 PROCEDURES = ("1.001193", "1.000656", "1.000894", "1.001612", "1.004222", "2.000815")
-STEPS = ("receive", "review", "appraise", "approve", "return")
+STEPS = {  # the steps of each procedure's 2025 version (procedures/catalogue/)
+    "1.001193": ("reception", "registration", "signing", "return"),
+    "1.000656": ("reception", "registration", "signing", "return"),
+    "1.000894": ("reception", "registration", "signing", "return"),
+    "1.001612": ("reception", "appraisal", "return"),
+    "1.004222": ("reception", "verification", "approval", "return"),
+    "2.000815": ("reception", "certification", "signing", "return"),
+}
+OFFICERS = 8  # per agency
 BATCH = 10_000
 _DAY_SECONDS = 86_400
 _SPAN = 60 * _DAY_SECONDS
@@ -66,15 +74,21 @@ def _row(index: int, rng: random.Random, now: dt.datetime, closed: bool) -> dict
     else:
         status, state, due = 4, "processing", _due(rng, now, roll < 0.16)
     received = (due or now) - dt.timedelta(days=rng.randrange(3, 30))
+    procedure = rng.choice(PROCEDURES)
+    agency = rng.choices(AGENCIES, WEIGHTS)[0]
+    step_due = None if due is None else due - dt.timedelta(hours=rng.randrange(0, 72))
     return {
         "code": f"BENCH-{index:09d}",
-        "procedure_code": rng.choice(PROCEDURES),
+        "procedure_code": procedure,
         "procedure_version": "2025",
         "state": state,
         "status": status,
         "closed": closed,
-        "agency": rng.choices(AGENCIES, WEIGHTS)[0],
-        "step": rng.choice(STEPS) if due is not None else None,
+        "agency": agency,
+        "step": rng.choice(STEPS[procedure]) if due is not None else None,
+        "step_started_at": None if step_due is None else step_due - dt.timedelta(days=1),
+        "step_due_at": step_due,
+        "assignee": f"officer-{agency}-{rng.randrange(OFFICERS)}",
         "channel": "online" if rng.random() < 0.6 else "counter",
         "applicant_ref": f"A{index:09d}",
         "received_at": received,
@@ -84,7 +98,7 @@ def _row(index: int, rng: random.Random, now: dt.datetime, closed: bool) -> dict
         "verdict": "on_time" if closed else None,
         "pauses": [],
         "due_resets": 0,
-        "supplement_requests": 1 if status == 5 else 0,
+        "supplement_requests": (2 if rng.random() < 0.1 else 1) if status == 5 else 0,
         "fee_paid": False,
         "result_electronic": False,
         "documents": [],

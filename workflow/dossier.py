@@ -67,6 +67,11 @@ class Dossier:
     the store can index and query them). ``due_at`` is the current appointment (return) date;
     ``reset_due_at`` is the new return date of an apology (form 04), given at ``reset_at``;
     ``due_resets`` counts such resets (at most one).
+
+    ``step_started_at`` and ``step_due_at`` are the current step's clock (its share of the limit
+    from when the dossier entered it, moved by the pauses in it); ``assignee`` is the officer
+    who last acted on the dossier at its current agency (``None`` just after a hand-over).
+    Like ``due_at``, the engine keeps them current so that the store can index them.
     """
 
     code: str
@@ -92,6 +97,9 @@ class Dossier:
     due_resets: int = 0
     reset_at: dt.datetime | None = None
     reset_due_at: dt.datetime | None = None
+    step_started_at: dt.datetime | None = None
+    step_due_at: dt.datetime | None = None
+    assignee: str | None = None
     applicant_id: str | None = field(default=None, repr=False)
     version: int = 0
     history: list[ControlEvent] = field(default_factory=list)

@@ -116,6 +116,13 @@ class Engine:
                 to_step=step,
             )
         )
+        dossier.assignee = actor.principal
+        if step is not None:
+            share = definition.step(step).share_days
+            dossier.step_started_at = at
+            dossier.step_due_at = self.calendar.add(
+                at, dt.timedelta(microseconds=round(share * self.calendar.day_length))
+            )
         return dossier
 
     def fire(
@@ -160,7 +167,31 @@ class Engine:
                 judged = verdict(instant, dossier.due_at, self.calendar)
                 late = dossier.supplement_requests > 1  # Decision 766
                 dossier.verdict = (Verdict.LATE if late else judged).value
+        self._step_clock(dossier, event, before, machine.definition)
         return event
+
+    def _step_clock(
+        self,
+        dossier: Dossier,
+        event: ControlEvent,
+        before: NationalStatus,
+        definition: ProcedureDefinition,
+    ) -> None:
+        """Keep the current step's clock and assignee: a new step starts its share of the
+        limit; the end of a pause in the same step moves its due instant by the working time
+        the pause took (as :func:`~workflow.sla.step_clocks` counts it)."""
+        dossier.assignee = None if event.is_handover else event.actor
+        if event.to_step != event.step:
+            dossier.step_started_at = event.at if event.to_step is not None else None
+            dossier.step_due_at = None
+            if event.to_step is not None:
+                share = definition.step(event.to_step).share_days
+                allotted = dt.timedelta(microseconds=round(share * self.calendar.day_length))
+                dossier.step_due_at = self.calendar.add(event.at, allotted)
+        elif (before is _SUPPLEMENT or before is _FEE) and dossier.step_due_at is not None:
+            paused_from = max(dossier.history[-2].at, dossier.step_started_at or event.at)
+            waited = self.calendar.working_time(paused_from, event.at)
+            dossier.step_due_at = self.calendar.add(dossier.step_due_at, waited)
 
     def clock_of(self, dossier: Dossier, at: dt.datetime | None = None) -> DossierClock:
         """The dossier's SLA clock at ``at`` (default: now)."""

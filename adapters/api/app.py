@@ -17,9 +17,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.api.form_routes import router as form_router
 from adapters.api.report_routes import router as report_router
 from adapters.api.routes import router
 from adapters.api.schemas import Health, Problem
+from adapters.api.sla_routes import router as sla_router
 from adapters.bootstrap import App
 from adapters.store.event_logs import UnknownLog
 from adapters.store.principals import Authenticator
@@ -167,6 +169,8 @@ def create_app(app: App, *, bus_check: BusCheck | None = None, max_body: int = M
     api.state.authenticate = Authenticator(app.store.engine)
     api.include_router(router)
     api.include_router(report_router)
+    api.include_router(sla_router)
+    api.include_router(form_router)
     api.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     api.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
     api.add_exception_handler(WorkflowError, _workflow)  # type: ignore[arg-type]

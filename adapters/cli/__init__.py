@@ -8,8 +8,10 @@ from adapters.cli.api import run, serve, submit, tokens_app
 from adapters.cli.calendar import calendar_app
 from adapters.cli.catalogue import agencies_app, procedures_app
 from adapters.cli.eventlog import export, import_log
+from adapters.cli.forms import form
 from adapters.cli.metrics import metrics, scorecard
 from adapters.cli.routing import messages_app, reorganise, worker
+from adapters.cli.sla import sla_app
 from adapters.cli.store import audit_app, db_app
 
 app = typer.Typer(
@@ -24,6 +26,7 @@ app.add_typer(agencies_app, name="agencies")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(messages_app, name="messages")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(sla_app, name="sla")
 app.command("worker")(worker)
 app.command("serve")(serve)
 app.command("reorganise")(reorganise)
@@ -33,6 +36,7 @@ app.command("import-log")(import_log)
 app.command("export")(export)
 app.command("metrics")(metrics)
 app.command("scorecard")(scorecard)
+app.command("form")(form)
 
 
 def main() -> None:

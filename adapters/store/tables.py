@@ -61,6 +61,15 @@ The predicate of the ``ix_dossiers_running_*`` indexes. Queries repeat it word f
 (``adapters.store.queries``): SQLite uses a partial index only when the query's WHERE clause
 contains the index's terms, and PostgreSQL cannot prove a predicate from bound parameters."""
 
+PAUSED_WHERE = "NOT closed AND status IN (5, 6)"
+"""Open dossiers waiting for the applicant (a supplement or a fee): their clock stands still."""
+
+REPEAT_WHERE = "NOT closed AND supplement_requests > 1"
+"""Open dossiers asked for a supplement more than once (late by Decision 766's rule)."""
+
+UNAPOLOGISED_WHERE = f"{RUNNING_WHERE} AND due_resets = 0"
+"""Running dossiers whose return date was never reset by an apology (form 04)."""
+
 dossiers = Table(
     "dossiers",
     metadata,
@@ -91,6 +100,9 @@ dossiers = Table(
     Column("result_ref", String(128)),
     Column("result_electronic", Boolean, nullable=False),
     Column("documents", JSON, nullable=False),
+    Column("step_started_at", Instant),  # the current step's clock (kept by the engine)
+    Column("step_due_at", Instant),
+    Column("assignee", String(128)),  # the officer who last acted at the current agency
     Column("head_hash", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Index(
@@ -118,6 +130,46 @@ dossiers = Table(
         "due_at",
         postgresql_where=text(RUNNING_WHERE),
         sqlite_where=text(RUNNING_WHERE),
+    ),
+    Index(  # the SLA board: one range of this index per procedure step counts its groups
+        "ix_dossiers_running_board",
+        "procedure_code",
+        "procedure_version",
+        "step",
+        "agency",
+        "assignee",
+        "due_at",
+        "step_due_at",
+        postgresql_where=text(RUNNING_WHERE),
+        sqlite_where=text(RUNNING_WHERE),
+    ),
+    Index(
+        "ix_dossiers_paused_board",
+        "agency",
+        "procedure_code",
+        "procedure_version",
+        "assignee",
+        postgresql_where=text(PAUSED_WHERE),
+        sqlite_where=text(PAUSED_WHERE),
+    ),
+    Index(
+        "ix_dossiers_running_step_due",
+        "step_due_at",
+        postgresql_where=text(RUNNING_WHERE),
+        sqlite_where=text(RUNNING_WHERE),
+    ),
+    Index(
+        "ix_dossiers_running_unapologised_due",
+        "due_at",
+        postgresql_where=text(UNAPOLOGISED_WHERE),
+        sqlite_where=text(UNAPOLOGISED_WHERE),
+    ),
+    Index(
+        "ix_dossiers_open_repeat_supplements",
+        "agency",
+        "due_at",
+        postgresql_where=text(REPEAT_WHERE),
+        sqlite_where=text(REPEAT_WHERE),
     ),
     Index("ix_dossiers_procedure", "procedure_code", "procedure_version"),
     Index("ix_dossiers_applicant_key", "applicant_key"),
@@ -281,4 +333,30 @@ log_events = Table(
     Column("at", Instant, nullable=False),
     Column("resource", String(128)),
     Column("group", String(128)),
+)
+
+sla_alerts = Table(
+    "sla_alerts",  # one row per change of standing to alert about, and its delivery (an outbox)
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dossier_code", String(64), nullable=False),
+    Column("agency", String(32), nullable=False),
+    Column("kind", String(8), nullable=False),  # dossier or step
+    Column("standing", String(16), nullable=False),  # at_risk or overdue
+    Column("due_at", Instant, nullable=False),  # the due instant the change is about
+    Column("hook", String(64), nullable=False),  # the webhook's name
+    Column("detected_at", Instant, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Instant),
+    Column("delivered_at", Instant),
+    Column("failed_at", Instant),
+    Column("last_error", Text),
+    UniqueConstraint("dossier_code", "kind", "standing", "due_at", "hook"),
+    Index(
+        "ix_sla_alerts_pending",
+        "next_attempt_at",
+        postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL"),
+        sqlite_where=text("delivered_at IS NULL AND failed_at IS NULL"),
+    ),
 )

@@ -26,7 +26,11 @@ MATRIX = {
     "rating": [404, 404, 404, 404, 404, 404, 404],  # public: a wrong reference, never 401
     "metrics": [401, 401, 403, 403, 200, 200, 200],
     "scorecard": [401, 401, 403, 403, 200, 200, 200],
+    "sla": [401, 401, 200, 200, 200, 200, 200],  # an officer sees its own agency's board
+    "sla of the ward": [401, 401, 200, 403, 200, 200, 200],
     "health": [200, 200, 200, 200, 200, 200, 200],
+    "form 05": [401, 401, 200, 403, 200, 200, 200],  # who may read the dossier
+    "form 04": [401, 401, 422, 403, 422, 422, 422],  # readers learn no apology is owed
 }
 
 
@@ -87,12 +91,22 @@ def _call(server: Server, endpoint: str, headers: dict[str, str]) -> httpx.Respo
             headers=headers,
         ),
         "metrics": lambda: httpx.get(f"{url}/metrics/procedures", headers=headers),
+        "sla": lambda: httpx.get(f"{url}/sla", headers=headers),
+        "sla of the ward": lambda: httpx.get(
+            f"{url}/sla", params={"agency": WARD}, headers=headers
+        ),
         "scorecard": lambda: httpx.get(
             f"{url}/scorecard",
             params={"from": "2026-01-01T00:00:00+07:00", "to": "2027-01-01T00:00:00+07:00"},
             headers=headers,
         ),
         "health": lambda: httpx.get(f"{server.url}/health", headers=headers),
+        "form 05": lambda: httpx.get(
+            f"{url}/dossiers/{_fresh(server, ref)}/forms/05", headers=headers
+        ),
+        "form 04": lambda: httpx.get(
+            f"{url}/dossiers/{_fresh(server, ref)}/forms/04", headers=headers
+        ),
     }
     return calls[endpoint]()
 

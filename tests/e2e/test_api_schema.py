@@ -31,6 +31,9 @@ OPERATIONS = [
     "POST /api/v1/lookup/rating",
     "GET /api/v1/metrics/procedures",
     "GET /api/v1/scorecard",
+    "GET /api/v1/sla",
+    "GET /api/v1/dossiers/{code}/forms/04",
+    "GET /api/v1/dossiers/{code}/forms/05",
 ]
 
 
