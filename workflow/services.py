@@ -155,6 +155,27 @@ def act(
     return dossier, event
 
 
+def apologise(
+    code: str,
+    new_due: dt.datetime,
+    reason: str,
+    actor: Actor,
+    uow: UnitOfWork,
+    engine: Engine,
+    *,
+    check: Callable[[Dossier], None] | None = None,
+) -> Dossier:
+    """Issue the apology (form 04): reset the dossier's return date to ``new_due``, once.
+    ``check`` may refuse first (who may do it); the dossier is unchanged on any error."""
+    with uow:
+        dossier = uow.dossiers.get(code)
+        if check is not None:
+            check(dossier)
+        engine.apologise(dossier, new_due=new_due, actor=actor, note=reason)
+        uow.commit()
+    return dossier
+
+
 def transfer(code: str, actor: Actor, uow: UnitOfWork, engine: Engine) -> ControlEvent | None:
     """Hand one open dossier of a replaced agency to its successor, with a hand-over message
     in the outbox; ``None`` (and nothing written) if it needs no transfer."""

@@ -28,6 +28,7 @@ MATRIX = {
     "scorecard": [401, 401, 403, 403, 200, 200, 200],
     "sla": [401, 401, 200, 200, 200, 200, 200],  # an officer sees its own agency's board
     "sla of the ward": [401, 401, 200, 403, 200, 200, 200],
+    "apology": [401, 401, 422, 403, 403, 403, 422],  # who may act; a fresh dossier has no clock
     "health": [200, 200, 200, 200, 200, 200, 200],
     "form 05": [401, 401, 200, 403, 200, 200, 200],  # who may read the dossier
     "form 04": [401, 401, 422, 403, 422, 422, 422],  # readers learn no apology is owed
@@ -92,6 +93,11 @@ def _call(server: Server, endpoint: str, headers: dict[str, str]) -> httpx.Respo
         ),
         "metrics": lambda: httpx.get(f"{url}/metrics/procedures", headers=headers),
         "sla": lambda: httpx.get(f"{url}/sla", headers=headers),
+        "apology": lambda: httpx.post(
+            f"{url}/dossiers/{_fresh(server, ref)}/apology",
+            json={"new_due": "2030-01-02T17:00:00+07:00", "reason": "waiting for the police"},
+            headers=headers,
+        ),
         "sla of the ward": lambda: httpx.get(
             f"{url}/sla", params={"agency": WARD}, headers=headers
         ),

@@ -32,6 +32,7 @@ OPERATIONS = [
     "GET /api/v1/metrics/procedures",
     "GET /api/v1/scorecard",
     "GET /api/v1/sla",
+    "POST /api/v1/dossiers/{code}/apology",
     "GET /api/v1/dossiers/{code}/forms/04",
     "GET /api/v1/dossiers/{code}/forms/05",
 ]
