@@ -42,21 +42,26 @@ class Settings:
     risk_share: float = 0.2
     broker_url: str | None = None
     keys_dir: Path | None = None
+    alerts_file: Path | None = None
+    alert_interval: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``LIENTHONG_*`` environment variables, defaults for the rest."""
         env = os.environ if env is None else env
+        var_dir = Path(env.get("LIENTHONG_VAR_DIR", "var"))
         return cls(
             procedures_dir=Path(env.get("LIENTHONG_PROCEDURES_DIR", str(CATALOGUE_DIR))),
             agencies_file=Path(env.get("LIENTHONG_AGENCIES_FILE", str(DEFAULT_AGENCIES))),
             calendar_file=Path(env.get("LIENTHONG_CALENDAR_FILE", str(DEFAULT_CALENDAR))),
-            var_dir=Path(env.get("LIENTHONG_VAR_DIR", "var")),
+            var_dir=var_dir,
             database_url=env.get("LIENTHONG_DATABASE_URL") or None,
             secret_key=env.get("LIENTHONG_SECRET_KEY") or None,
             risk_share=float(env.get("LIENTHONG_RISK_SHARE", "0.2")),
             broker_url=env.get("LIENTHONG_BROKER_URL") or None,
             keys_dir=Path(env["LIENTHONG_KEYS_DIR"]) if env.get("LIENTHONG_KEYS_DIR") else None,
+            alerts_file=_alerts_file(env, var_dir),
+            alert_interval=float(env.get("LIENTHONG_ALERT_INTERVAL", "60")),
         )
 
     @property
@@ -78,6 +83,14 @@ class Settings:
     def key_folder(self) -> Path:
         """Where the agencies' signing keys and public keys are."""
         return self.keys_dir or self.var_dir / "keys"
+
+
+def _alerts_file(env: Mapping[str, str], var_dir: Path) -> Path | None:
+    """``LIENTHONG_ALERTS_FILE``, else ``alerts.yaml`` in the var folder if there is one."""
+    if env.get("LIENTHONG_ALERTS_FILE"):
+        return Path(env["LIENTHONG_ALERTS_FILE"])
+    default = var_dir / "alerts.yaml"
+    return default if default.is_file() else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from benchmarks import (
     bench_calendar,
     bench_metrics,
     bench_routing,
+    bench_sla_board,
     bench_sla_queries,
     bench_store,
     bench_transitions,
@@ -28,6 +29,7 @@ def main() -> None:
         bench_api,
         bench_metrics,
         bench_sla_queries,
+        bench_sla_board,
     )
     for module in modules:
         print(f"\n== {module.__name__} ==", flush=True)

@@ -1,5 +1,6 @@
-"""Running the API: uvicorn, plus (embedded) every agency's routing in a thread; the demo
-principals of ``make run``; log redaction.
+"""Running the API: uvicorn, plus (embedded) every agency's routing in a thread, and the SLA
+alert scheduler in another when alerts are configured; the demo principals of ``make run``;
+log redaction.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from adapters.alerts.scheduler import open_alerts
 from adapters.api.app import create_app
 from adapters.bootstrap import App, Settings, bootstrap, open_routing
 from adapters.store.principals import Role, create_principal, list_principals
@@ -112,16 +114,22 @@ def serve(
     port: int = 8000,
     routing: bool = True,
     workers: int = 1,
+    alerts: bool = True,
 ) -> None:
     """Serve the API until interrupted; with ``routing``, every agency's relay and consumer
-    run in a thread of this process (embedded mode). With ``workers`` > 1, that many worker
+    run in a thread of this process (embedded mode); with ``alerts``, the alert scheduler
+    does too when an alerts file is configured. With ``workers`` > 1, that many worker
     processes serve the API (each builds it from the settings) and this one supervises."""
     stop = threading.Event()
-    worker = None
+    worker = alerting = None
+    scheduler = open_alerts(app) if alerts else None  # a bad alerts file stops us here
     routes = open_routing(app) if routing else None
     if routes is not None:
         worker = threading.Thread(target=routes.run, args=(stop,), name="routing", daemon=True)
         worker.start()
+    if scheduler is not None:
+        alerting = threading.Thread(target=scheduler.run, args=(stop,), name="alerts", daemon=True)
+        alerting.start()
     try:
         if workers > 1:
             uvicorn.run(
@@ -141,6 +149,8 @@ def serve(
         stop.set()
         if worker is not None:
             worker.join(timeout=10)
+        if alerting is not None:
+            alerting.join(timeout=10)
         if routes is not None:
             with contextlib.suppress(Exception):
                 routes.bus.close()

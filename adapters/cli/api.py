@@ -84,8 +84,13 @@ def serve(
     once: bool = typer.Option(False, "--once", help="no API: one routing pass, then exit"),
     idle: float = typer.Option(0.5, help="with --once: seconds to wait for a message"),
     workers: int = typer.Option(1, min=1, max=64, help="API worker processes"),
+    alerts: bool = typer.Option(
+        True, "--alerts/--no-alerts", help="run the SLA alert scheduler (if configured) here"
+    ),
 ) -> None:
-    """Serve the HTTP API; in embedded mode, every agency's routing runs in-process too."""
+    """Serve the HTTP API; in embedded mode, every agency's routing runs in-process too; so
+    does the SLA alert scheduler when alerts are configured (unless --no-alerts: then run
+    `lienthong sla watch` elsewhere)."""
     from adapters.api.server import serve as run_server  # noqa: PLC0415
     from adapters.cli.routing import run_routing  # noqa: PLC0415
 
@@ -93,7 +98,17 @@ def serve(
     if once:
         run_routing(app, once=True, idle=idle)
         return
-    run_server(app, host=host, port=port, routing=app.settings.broker_url is None, workers=workers)
+    try:
+        run_server(
+            app,
+            host=host,
+            port=port,
+            routing=app.settings.broker_url is None,
+            workers=workers,
+            alerts=alerts,
+        )
+    except WorkflowError as error:
+        raise fail(error) from None
 
 
 def submit(
@@ -157,4 +172,7 @@ def run(
         f"  LIENTHONG_TOKEN={ward} lienthong submit --procedure 2.000815 "
         f"--applicant-ref R-1 --document original --document copy"
     )
-    run_server(app, host=host, port=port, routing=app.settings.broker_url is None)
+    try:
+        run_server(app, host=host, port=port, routing=app.settings.broker_url is None)
+    except WorkflowError as error:  # a bad alerts file, say
+        raise fail(error) from None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from types import FrameType
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from adapters.alerts.scheduler import AlertReport, open_alerts
 from adapters.api.sla_routes import BoardOut, CountsOut, board_of
 from adapters.bootstrap import App, bootstrap
 from adapters.cli.common import fail, out
@@ -116,3 +120,56 @@ def sla(
         return
     for table in board_tables(board):
         out.print(table)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def _print(report: AlertReport) -> None:
+    out.print(report.line(), highlight=False)
+
+
+@sla_app.command("watch")
+def watch(
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval", min=1, help="seconds between evaluations; LIENTHONG_ALERT_INTERVAL"
+        ),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="evaluate and deliver once, then exit")] = (
+        False
+    ),
+) -> None:
+    """Run the SLA alert scheduler in the foreground (for deployments that serve the API with
+    --no-alerts): record each change to at risk or overdue, send the webhooks. Ctrl-C stops."""
+    app = _app()
+    try:
+        scheduler = open_alerts(app, interval=interval)
+    except WorkflowError as error:
+        raise fail(error) from None
+    if scheduler is None:
+        raise fail(
+            LookupError(
+                "no alert hooks are configured: write them in var/alerts.yaml, or name the file "
+                "with LIENTHONG_ALERTS_FILE (the README shows the format)"
+            )
+        )
+    if once:
+        try:
+            _print(scheduler.run_once())
+        except WorkflowError as error:
+            raise fail(error) from None
+        return
+    names = ", ".join(hook.name for hook in scheduler.hooks)
+    out.print(f"alerts to {names} every {scheduler.interval:g} s; Ctrl-C stops", highlight=False)
+    scheduler.run(_stop_on_signals(), on_report=_print)
+    out.print("stopped")

@@ -1,0 +1,28 @@
+"""SLA alerts: a signed webhook per change of a dossier or step to at risk or overdue.
+
+``config`` reads the hooks (per agency) from the alerts file; ``outbox`` records each change
+once in ``sla_alerts``; ``delivery`` sends the pending rows with retries; ``scheduler`` runs
+both on an interval (inside ``lienthong serve``, or ``lienthong sla watch``).
+"""
+
+from __future__ import annotations
+
+from adapters.alerts.config import AlertConfigError, Hook, load_alerts
+from adapters.alerts.delivery import Backoff, DeliveryReport, canonical, deliver, signature
+from adapters.alerts.outbox import evaluate
+from adapters.alerts.scheduler import AlertReport, Scheduler, open_alerts
+
+__all__ = [
+    "AlertConfigError",
+    "AlertReport",
+    "Backoff",
+    "DeliveryReport",
+    "Hook",
+    "Scheduler",
+    "canonical",
+    "deliver",
+    "evaluate",
+    "load_alerts",
+    "open_alerts",
+    "signature",
+]
