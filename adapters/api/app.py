@@ -23,6 +23,7 @@ from adapters.api.routes import router
 from adapters.api.schemas import Health, Problem
 from adapters.api.sla_routes import router as sla_router
 from adapters.bootstrap import App
+from adapters.dashboard import router as dashboard_router
 from adapters.store.event_logs import UnknownLog
 from adapters.store.principals import Authenticator
 from workflow.errors import (
@@ -171,6 +172,7 @@ def create_app(app: App, *, bus_check: BusCheck | None = None, max_body: int = M
     api.include_router(report_router)
     api.include_router(sla_router)
     api.include_router(form_router)
+    api.include_router(dashboard_router)
     api.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     api.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
     api.add_exception_handler(WorkflowError, _workflow)  # type: ignore[arg-type]
