@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import func, select
+
 from adapters.bootstrap import App
+from adapters.store import tables as t
+from adapters.store.database import translated
 from adapters.store.history_queries import load_history
 from workflow.calendar import WorkingCalendar
 from workflow.catalogue import Catalogue
@@ -50,14 +55,39 @@ def calendar_of(app: App, tz: str | None = None) -> WorkingCalendar:
         ) from None
 
 
+_HISTORIES: dict[tuple[str, str], tuple[tuple[Any, ...], History]] = {}
+_HISTORIES_LOCK = threading.Lock()
+
+
+def _fingerprint(app: App) -> tuple[Any, ...]:
+    """What changes whenever the engine's history does: every change of a dossier appends a
+    control-sheet row, every hand-over an outbox row, every rating a rating (each read from
+    an index: one seek each)."""
+    with translated(app.settings.url), app.store.engine.connect() as connection:
+        return tuple(
+            connection.execute(select(func.max(column))).scalar()
+            for column in (t.events.c.id, t.outbox.c.id, t.ratings.c.rated_at)
+        )
+
+
 def history_of(
     app: App, log: str | None = None, calendar: WorkingCalendar | None = None
 ) -> History:
-    """The engine's history, or the imported event log named ``log``."""
+    """The engine's history, or the imported event log named ``log``. The engine's is kept
+    between requests until it changes (a million dossiers take seconds to read)."""
     calendar = calendar or app.calendar
     now = app.engine.clock.now()
     if log is None:
-        return load_history(app.store.engine, app.settings.url, calendar, now)
+        key = (app.settings.url, str(calendar.tz))
+        fingerprint = _fingerprint(app)
+        with _HISTORIES_LOCK:
+            kept = _HISTORIES.get(key)
+        if kept is not None and kept[0] == fingerprint:
+            return kept[1]
+        history = load_history(app.store.engine, app.settings.url, calendar, now)
+        with _HISTORIES_LOCK:
+            _HISTORIES[key] = (fingerprint, history)
+        return history
     from adapters.store.event_logs import load_log  # noqa: PLC0415 (only imports need it)
 
     utc_offset = now.astimezone(calendar.tz).utcoffset() or dt.timedelta()

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 
 from adapters.store import tables as t
 from adapters.store.database import make_engine, upgrade
@@ -109,11 +109,17 @@ def _bench(backend: str, url: str, rows: int, runs: int, progress: bool) -> list
     engine = make_engine(url)
     try:
         upgrade(engine)
-        started = time.perf_counter()
-        made = generate(engine, rows, progress=progress)
-        _analyze(engine)
-        if progress:
-            print(f"{backend}: {made} in {time.perf_counter() - started:.0f} s", flush=True)
+        with engine.connect() as connection:
+            present = connection.execute(select(func.count()).select_from(t.dossiers)).scalar()
+        if present:  # a database kept from an earlier run (--reuse-*): measure it as it is
+            if progress:
+                print(f"{backend}: {present} dossiers already there", flush=True)
+        else:
+            started = time.perf_counter()
+            made = generate(engine, rows, progress=progress)
+            _analyze(engine)
+            if progress:
+                print(f"{backend}: {made} in {time.perf_counter() - started:.0f} s", flush=True)
         horizons = Horizons(NOW, catalogue, calendar, policy)
         timings = []
         for work, agency in (("board, every agency", None), (f"board of {BUSY}", BUSY)):
@@ -145,15 +151,24 @@ def run(
     only: str | None = None,
     postgres: str | None = POSTGRES,
     progress: bool = True,
+    reuse: dict[str, str] | None = None,
 ) -> list[Timing]:
-    """Both sides on each backend (``only`` one of them; ``postgres=None``: SQLite only)."""
+    """Both sides on each backend (``only`` one of them; ``postgres=None``: SQLite only).
+    ``reuse``: backend name -> URL of a database filled by an earlier run, measured as is."""
     timings: list[Timing] = []
+    reuse = reuse or {}
     if only in (None, "sqlite"):
-        with _sqlite_database(None) as url:
-            timings += _bench("SQLite", url, rows, runs, progress)
+        if "sqlite" in reuse:
+            timings += _bench("SQLite", reuse["sqlite"], rows, runs, progress)
+        else:
+            with _sqlite_database(None) as url:
+                timings += _bench("SQLite", url, rows, runs, progress)
     if only in (None, "postgres") and postgres is not None:
-        with _postgres_database(postgres) as url:
-            timings += _bench("PostgreSQL", url, rows, runs, progress)
+        if "postgres" in reuse:
+            timings += _bench("PostgreSQL", reuse["postgres"], rows, runs, progress)
+        else:
+            with _postgres_database(postgres) as url:
+                timings += _bench("PostgreSQL", url, rows, runs, progress)
     return timings
 
 
@@ -177,8 +192,98 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=("sqlite", "postgres"))
     parser.add_argument("--postgres", default=POSTGRES, help="server URL for the new database")
+    parser.add_argument("--reuse-sqlite", help="URL of a SQLite database an earlier run filled")
+    parser.add_argument("--reuse-postgres", help="URL of a PostgreSQL database likewise")
+    parser.add_argument(
+        "--dashboard", action="store_true", help="also time the dashboard's first render"
+    )
     args = parser.parse_args()
-    print(table(run(args.rows, runs=args.runs, only=args.only, postgres=args.postgres)))
+    reuse = {
+        name: url
+        for name, url in (("sqlite", args.reuse_sqlite), ("postgres", args.reuse_postgres))
+        if url
+    }
+    timings = run(args.rows, runs=args.runs, only=args.only, postgres=args.postgres, reuse=reuse)
+    print(table(timings))
+    if args.dashboard:
+        for backend, url in reuse.items():
+            render = dashboard_render(backend, url)
+            print(
+                f"dashboard on {backend}: board shown in {render.board_s:.2f} s, every panel in "
+                f"{render.complete_s:.2f} s (target: first render at most {TARGET_S:g} s)"
+            )
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass(frozen=True, slots=True)
+class Render:
+    backend: str
+    board_s: float  # from the page's load to the board's counts shown
+    complete_s: float  # ... to every panel (processing time, scorecard) shown
+
+
+def dashboard_render(backend: str, url: str, runs: int = 3) -> Render:
+    """The dashboard's first render on a filled store, in headless Chromium at 1366x768: a real
+    ``lienthong serve`` on ``url``, a supervisor logged in, then the page reloaded ``runs``
+    times (median). Needs Debian's Chromium and the ``playwright`` package (dev extra)."""
+    import datetime as dt  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    from adapters.api.client import wait_until_up  # noqa: PLC0415
+    from adapters.store.principals import Role, create_principal  # noqa: PLC0415
+
+    engine = make_engine(url)
+    now = dt.datetime.now(dt.UTC)
+    _, token = create_principal(engine, name="bench", agency=BUSY, role=Role.SUPERVISOR, now=now)
+    engine.dispose()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="lienthong_bench_") as folder:
+        env = {**os.environ, "LIENTHONG_DATABASE_URL": url, "LIENTHONG_VAR_DIR": folder}
+        log = (Path(folder) / "server.log").open("wb")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "adapters.cli", "serve", "--port", str(port), "--no-alerts"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(base, seconds=300, alive=lambda: server.poll() is None)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM)
+                page = browser.new_page(viewport={"width": 1366, "height": 768})
+                page.set_default_timeout(300_000)
+                page.goto(f"{base}/dashboard")
+                page.fill("[data-testid=login-token]", token)
+                page.click("[data-testid=login-submit]")
+                page.wait_for_selector("[data-testid=last-updated][data-complete]")
+                boards, completes = [], []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    page.reload()
+                    page.wait_for_selector("[data-testid=count-overdue]")
+                    page.wait_for_selector("[data-testid=last-updated][data-at]")
+                    boards.append(time.perf_counter() - started)
+                    page.wait_for_selector("[data-testid=last-updated][data-complete]")
+                    completes.append(time.perf_counter() - started)
+                browser.close()
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=60)
+            log.close()
+    return Render(backend, statistics.median(boards), statistics.median(completes))
 
 
 if __name__ == "__main__":

@@ -136,7 +136,7 @@ def log_in(page: Page, server: Server, who: str = "supervisor") -> None:
 def updated(page: Page, **where: str) -> str:
     """Wait until the page shows a board with these data attributes; its instant."""
     match = "".join(f'[data-{name}="{value}"]' for name, value in where.items())
-    page.wait_for_selector(f"[data-testid=last-updated][data-at]{match}")
+    page.wait_for_selector(f"[data-testid=last-updated][data-at][data-complete]{match}")
     at = page.get_attribute("[data-testid=last-updated]", "data-at")
     assert at
     return at

@@ -310,18 +310,31 @@
     if (state.agency) board.set("agency", state.agency);
     const metrics = new URLSearchParams();
     if (state.procedure) metrics.set("procedure", state.procedure);
+    // the board first: it is what a supervisor watches, and it is quick to count; the
+    // processing-time charts and the scorecard are asked for once it is shown (so that their
+    // heavier work never delays it) and drawn when they arrive
     try {
-      const [names, sla, processing, scorecard] = await Promise.all([
+      const [names, sla] = await Promise.all([
         state.names ?? api("/dashboard/names"),
         api("/api/v1/sla?" + board),
-        api("/api/v1/metrics/procedures?" + metrics),
-        api("/api/v1/scorecard"),
       ]);
       if (seq !== state.seq) return; // a newer request is on its way
       state.names = names;
-      state.data = { sla, processing, scorecard };
+      state.data = {
+        sla,
+        processing: state.data?.processing ?? null,
+        scorecard: state.data?.scorecard ?? null,
+        complete: false,
+      };
       $("problem").hidden = true;
       showBoard();
+      render();
+      const [processing, scorecard] = await Promise.all([
+        api("/api/v1/metrics/procedures?" + metrics),
+        api("/api/v1/scorecard"),
+      ]);
+      if (seq !== state.seq) return;
+      state.data = { sla, processing, scorecard, complete: true };
       render();
     } catch (error) {
       if (seq !== state.seq) return;
@@ -403,11 +416,13 @@
     updated.dataset.at = sla.at;
     updated.dataset.agency = sla.agency ?? "";
     updated.dataset.procedure = state.procedure;
+    if (state.data.complete) updated.dataset.complete = sla.at;
+    else delete updated.dataset.complete;
     counts(sla);
     lists(sla);
     heatmap(sla);
-    charts(processing);
-    indicators(scorecard);
+    if (processing) charts(processing);
+    if (scorecard) indicators(scorecard);
   }
 
   /** The filters' options, in the page's language (rebuilt only when that changes, so that a
