@@ -111,7 +111,7 @@ def backend(server: Server) -> str:
 
 def board(server: Server, at: str, agency: str | None = None) -> dict[str, Any]:
     """The API's board at the instant the page shows (so the figures cannot drift)."""
-    params = {"at": at, "limit": "200", **({"agency": agency} if agency else {})}
+    params = {"at": at, "limit": "100", **({"agency": agency} if agency else {})}
     answer = httpx.get(
         f"{server.url}/api/v1/sla", params=params, headers=server.headers("supervisor"), timeout=60
     )

@@ -8,7 +8,7 @@
   const TOKEN_KEY = "lienthong.dashboard.token"; // sessionStorage: gone with the tab
   const LANG_KEY = "lienthong.dashboard.lang"; // localStorage: remembered
   const REFRESH_MS = 30000;
-  const LIST_LIMIT = 200;
+  const LIST_LIMIT = 100;
   const ZONE = "Asia/Ho_Chi_Minh"; // the agencies' clocks
   const KINDS = ["open", "on_track", "at_risk", "overdue", "paused", "not_started"];
   const LISTS = ["overdue", "at_risk", "overdue_steps", "apology_due", "repeat_supplements",
