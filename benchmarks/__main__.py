@@ -13,6 +13,7 @@ from benchmarks import (
     bench_calendar,
     bench_metrics,
     bench_routing,
+    bench_simulation,
     bench_sla_board,
     bench_sla_queries,
     bench_store,
@@ -28,6 +29,7 @@ def main() -> None:
         bench_routing,
         bench_api,
         bench_metrics,
+        bench_simulation,
         bench_sla_queries,
         bench_sla_board,
     )

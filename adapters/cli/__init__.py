@@ -11,6 +11,7 @@ from adapters.cli.eventlog import export, import_log
 from adapters.cli.forms import form
 from adapters.cli.metrics import metrics, scorecard
 from adapters.cli.routing import messages_app, reorganise, worker
+from adapters.cli.simulate import simulate_app
 from adapters.cli.sla import sla_app
 from adapters.cli.store import audit_app, db_app
 
@@ -27,6 +28,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(messages_app, name="messages")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(sla_app, name="sla")
+app.add_typer(simulate_app, name="simulate")
 app.command("worker")(worker)
 app.command("serve")(serve)
 app.command("reorganise")(reorganise)
