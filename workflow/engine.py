@@ -268,6 +268,13 @@ class Engine:
         dossier.agency = heir
         return event
 
+    def reception_of(self, dossier: Dossier, at: dt.datetime | None = None) -> str:
+        """The agency that receives the dossier's papers now: its procedure version's first
+        step's agency, or that agency's successor once it was replaced (reorganisation)."""
+        machine = self.catalogue.machine(dossier.procedure_code, dossier.procedure_version)
+        instant = require_aware(at, "at") if at is not None else self.clock.now()
+        return self._heir(machine.definition.steps[0].agency, instant)
+
     def _heir(self, agency: str, instant: dt.datetime) -> str:
         """The agency that holds ``agency``'s work on the local day of ``instant``."""
         directory = self.catalogue.agencies

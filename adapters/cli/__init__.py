@@ -7,6 +7,7 @@ import typer
 from adapters.cli.api import run, serve, submit, tokens_app
 from adapters.cli.calendar import calendar_app
 from adapters.cli.catalogue import agencies_app, procedures_app
+from adapters.cli.demo import demo
 from adapters.cli.eventlog import export, import_log
 from adapters.cli.forms import form
 from adapters.cli.metrics import metrics, scorecard
@@ -39,6 +40,7 @@ app.command("export")(export)
 app.command("metrics")(metrics)
 app.command("scorecard")(scorecard)
 app.command("form")(form)
+app.command("demo")(demo)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated
 
@@ -146,13 +147,22 @@ def submit(
 def run(
     host: str = typer.Option("127.0.0.1", help="the address to listen on"),
     port: int = typer.Option(8000, help="the port to listen on"),
+    seed: bool = typer.Option(
+        True, "--demo/--no-demo", help="on an empty store, first simulate a demo history"
+    ),
 ) -> None:
-    """The main job on embedded defaults: the API and the routing, with demo principals."""
+    """The main job on embedded defaults: the API and the routing, with demo principals. On a
+    store without dossiers it first simulates 90 days of demo history (unless --no-demo)."""
     from adapters.api.server import demo_principals  # noqa: PLC0415
     from adapters.api.server import serve as run_server  # noqa: PLC0415
+    from adapters.cli.demo import seed_demo  # noqa: PLC0415
+    from adapters.demo import DemoPlan  # noqa: PLC0415
 
     app = _bootstrap()
     try:
+        if seed and app.store.count_dossiers() == 0:
+            out.print("An empty store: seeding it with a demo history first (--no-demo skips)")
+            seed_demo(app, DemoPlan(start=dt.date(2025, 5, 2), days=90, per_day=30.0))
         demo = demo_principals(app)
     except WorkflowError as error:
         raise fail(error) from None

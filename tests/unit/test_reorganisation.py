@@ -58,3 +58,23 @@ def test_a_hand_over_to_a_replaced_agency_goes_to_its_successor(
     event = engine.fire(dossier, "hand_over", actor=Actor("o", NEW_POLICE))
     assert event.to_agency == NEW_INSURANCE != OLD_INSURANCE
     assert dossier.agency == NEW_INSURANCE and dossier.history[-1] == event
+
+
+def test_a_supplement_request_goes_to_the_successor_of_the_reception(
+    catalogue: Catalogue, engine: Engine, clock: FixedClock, officer: Actor
+) -> None:
+    dossier = _linked_2018(catalogue, engine, clock, officer)  # at the old police office
+    clock.set(dt.datetime(2025, 7, 1, 8, 0, tzinfo=VN))
+    engine.transfer(dossier, actor=Actor("system", NEW_POLICE))
+    event = engine.fire(dossier, "request_supplement", actor=Actor("o", NEW_POLICE), note="x")
+    reception = engine.reception_of(dossier)
+    assert (
+        reception != OLD_WARD
+        and reception == catalogue.agencies.successor_on(OLD_WARD, dt.date(2025, 7, 1)).code
+    )
+    [message] = messages_for(dossier, event, reception)
+    assert (message.service, message.from_agency, message.to_agency) == (
+        Service.SUPPLEMENT_REQUEST,
+        NEW_POLICE,
+        reception,
+    )

@@ -1,0 +1,78 @@
+"""``lienthong demo``: a simulated year of the catalogue's caseload through the real engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from adapters.bootstrap import App, bootstrap
+from adapters.cli.common import fail, out
+from adapters.demo import DemoPlan, DemoSummary, check_empty, run_demo
+from workflow.errors import WorkflowError
+
+
+def seed_demo(app: App, plan: DemoPlan, *, force: bool = False) -> DemoSummary:
+    """Run ``plan`` into ``app`` with a progress bar over its days; print what it did."""
+    check_empty(app, force=force)
+    columns = (
+        TextColumn("[bold]demo[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[dossiers]} dossiers"),
+    )
+    with Progress(*columns, console=out, transient=False) as progress:
+        task = progress.add_task(f"from {plan.start}", total=plan.days, dossiers=0)
+
+        def on_day(done: int, summary: DemoSummary) -> None:
+            progress.update(task, completed=done, dossiers=summary.submitted)
+
+        summary = run_demo(app, plan, force=force, on_day=on_day)
+    print_summary(summary)
+    return summary
+
+
+def print_summary(s: DemoSummary) -> None:
+    """The summary, in a few lines."""
+    out.print(
+        f"{s.days} days simulated in {s.seconds:.0f} s: {s.submitted} dossiers submitted "
+        f"({s.online} online, {s.counter} at the counter), {s.finished} finished "
+        f"({s.late} late), {s.returned} returned, {s.ratings} rated; {s.supplements} "
+        f"supplement requests, {s.fees} fees, {s.apologies} apologies (form 04), "
+        f"{s.transfers} dossiers transferred at the reorganisation; {s.messages_published} "
+        f"hand-over messages routed, {s.messages_acknowledged} acknowledged; "
+        f"{s.open_at_end} still open."
+    )
+
+
+def demo(
+    days: int = typer.Option(365, min=1, help="how many days to simulate"),
+    dossiers_per_day: float = typer.Option(
+        300.0, "--dossiers-per-day", min=0.0, help="mean dossiers received per working day"
+    ),
+    seed: int = typer.Option(1, help="the random seed: the same seed gives the same history"),
+    start: str = typer.Option(
+        "2025-01-02", help="the first day (the default year straddles 1 July 2025)"
+    ),
+    force: bool = typer.Option(False, "--force", help="add to a store that holds dossiers"),
+) -> None:
+    """Simulate a caseload through the real engine, store and bus on a simulated clock: online
+    and counter dossiers, officers' work, supplements, fees, late dossiers with apologies, and
+    the reorganisation of 1 July 2025. Refuses a store that already holds dossiers unless
+    --force."""
+    try:
+        first = dt.date.fromisoformat(start)
+    except ValueError:
+        raise fail(ValueError(f"--start '{start}' is not a date; give it as 2025-01-02")) from None
+    plan = DemoPlan(start=first, days=days, per_day=dossiers_per_day, seed=seed)
+    try:
+        seed_demo(bootstrap(), plan, force=force)
+    except WorkflowError as error:
+        raise fail(error) from None
+    out.print(
+        "Look at it: `lienthong metrics`, `lienthong scorecard`, `lienthong sla`, or "
+        "`lienthong run` and the dashboard at http://127.0.0.1:8000/dashboard"
+    )

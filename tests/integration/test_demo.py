@@ -1,0 +1,140 @@
+"""The demo driver on a real SQLite store and the embedded bus: ten days around the
+reorganisation of 1 July 2025."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from adapters.bootstrap import App, Settings, bootstrap
+from adapters.demo import DemoPlan, DemoRefused, DemoSummary, run_demo
+from adapters.reports import metrics_report, scorecard_report
+from adapters.store import tables as t
+from workflow.dossier import Dossier
+from workflow.engine import APOLOGISE, TRANSFER
+from workflow.metrics import MetricsOptions, Period
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+REORGANISED = dt.date(2025, 7, 1)
+# more supplements and swamped officers than the default, so that ten days show each case
+PLAN = DemoPlan(
+    start=dt.date(2025, 6, 24), days=10, per_day=10, seed=7, supplement_share=0.3, slow_share=0.3
+)
+
+
+def _app(var: Path) -> App:
+    return bootstrap(Settings(var_dir=var, secret_key="ab" * 32))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[App, DemoSummary, list[Dossier]]:
+    app = _app(tmp_path_factory.mktemp("demo"))
+    summary = run_demo(app, PLAN)
+    return app, summary, _dossiers(app)
+
+
+def _dossiers(app: App) -> list[Dossier]:
+    with app.store.engine.connect() as connection:
+        codes = list(connection.execute(select(t.dossiers.c.code).order_by(t.dossiers.c.code)))
+    with app.store.reading() as uow:
+        return [uow.dossiers.get(code) for (code,) in codes]
+
+
+def test_demo_receives_both_channels_and_finishes_some(
+    demo: tuple[App, DemoSummary, list[Dossier]],
+) -> None:
+    _, summary, dossiers = demo
+    assert summary.submitted == len(dossiers) > 50
+    channels = {d.channel.value for d in dossiers}
+    assert {"online", "counter"} <= channels
+    returned = [d for d in dossiers if d.status.value == 10]
+    assert returned and summary.returned == len(returned)
+    assert summary.supplements > 0
+    assert any(e.trigger == "request_supplement" for d in dossiers for e in d.history)
+    assert summary.ratings > 0
+
+
+def test_late_dossiers_get_an_apology_before_the_due_date(
+    demo: tuple[App, DemoSummary, list[Dossier]],
+) -> None:
+    _, summary, dossiers = demo
+    apologised = [d for d in dossiers if any(e.trigger == APOLOGISE for e in d.history)]
+    assert apologised and summary.apologies == len(apologised)
+    for d in apologised:
+        assert d.due_resets == 1 and d.reset_due_at is not None
+    for d in apologised:  # the new return date is later than the day of the apology
+        row = next(e for e in d.history if e.trigger == APOLOGISE)
+        assert d.reset_due_at is not None and d.reset_due_at > row.at
+    assert summary.late == sum(d.verdict == "late" for d in dossiers) > 0
+
+
+def test_reorganisation_hands_open_district_dossiers_to_wards(
+    demo: tuple[App, DemoSummary, list[Dossier]],
+) -> None:
+    app, summary, dossiers = demo
+    directory = app.catalogue.agencies
+    moved = [d for d in dossiers if any(e.trigger == TRANSFER for e in d.history)]
+    assert moved and summary.transfers == len(moved)
+    for d in moved:
+        row = next(e for e in d.history if e.trigger == TRANSFER)
+        assert row.at.astimezone(VN).date() == REORGANISED
+        assert not directory.get(row.agency).in_force(REORGANISED)
+        assert row.to_agency == directory.successor_on(row.agency, REORGANISED).code
+        assert d.procedure_version == "2018" or d.procedure_code == "HN-DD-CGCN"
+        assert directory.get(d.agency).in_force(REORGANISED)
+
+
+def test_handovers_are_routed_and_acknowledged(
+    demo: tuple[App, DemoSummary, list[Dossier]],
+) -> None:
+    app, summary, _ = demo
+    o = t.outbox.c
+    with app.store.engine.connect() as connection:
+        total = connection.execute(select(func.count()).select_from(t.outbox)).scalar_one()
+        acknowledged = connection.execute(
+            select(func.count()).where(o.acknowledged_at.is_not(None))
+        ).scalar_one()
+    assert total > 0 and summary.messages_published >= total
+    assert acknowledged == summary.messages_acknowledged
+    assert acknowledged == total  # every hand-over, the reorganised ones included
+
+
+def test_metrics_and_scorecard_are_computed_over_the_demo(
+    demo: tuple[App, DemoSummary, list[Dossier]],
+) -> None:
+    app, _, _ = demo
+    period = Period(dt.datetime(2025, 6, 1, tzinfo=VN), dt.datetime(2025, 8, 1, tzinfo=VN))
+    options = MetricsOptions(period=period, min_count=1, resamples=0)
+    report = metrics_report(app, options)
+    assert report.procedures and sum(m.finished for m in report.procedures) > 0
+    card = scorecard_report(app, options)
+    found = {i.key: i for i in card.indicators}
+    online = found["online_share"]
+    assert online.denominator > 0 and online.value is not None and 0 < online.value < 1
+    assert found["electronic_handovers"].denominator > 0
+    assert found["satisfaction"].denominator > 0
+
+
+def test_same_seed_gives_the_same_dossiers(
+    demo: tuple[App, DemoSummary, list[Dossier]], tmp_path: Path
+) -> None:
+    _, summary, dossiers = demo
+    again = _app(tmp_path)
+    repeat = run_demo(again, PLAN)
+    assert repeat.submitted == summary.submitted
+    assert [d.code for d in _dossiers(again)] == [d.code for d in dossiers]
+
+
+def test_refuses_a_store_that_holds_dossiers_unless_forced(
+    demo: tuple[App, DemoSummary, list[Dossier]],
+) -> None:
+    app, _, dossiers = demo
+    with pytest.raises(DemoRefused, match=r"already holds \d+ dossiers.*--force"):
+        run_demo(app, PLAN)
+    one_day = DemoPlan(start=dt.date(2025, 9, 2), days=1, per_day=3, seed=1)
+    added = run_demo(app, one_day, force=True)
+    assert app.store.count_dossiers() == len(dossiers) + added.submitted
