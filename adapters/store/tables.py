@@ -171,6 +171,12 @@ dossiers = Table(
         postgresql_where=text(REPEAT_WHERE),
         sqlite_where=text(REPEAT_WHERE),
     ),
+    Index(  # the same in due order for every agency (PostgreSQL otherwise walks every open one)
+        "ix_dossiers_open_repeat_due",
+        "due_at",
+        postgresql_where=text(REPEAT_WHERE),
+        sqlite_where=text(REPEAT_WHERE),
+    ),
     Index("ix_dossiers_procedure", "procedure_code", "procedure_version"),
     Index("ix_dossiers_applicant_key", "applicant_key"),
 )
