@@ -150,6 +150,10 @@ def run(
     seed: bool = typer.Option(
         True, "--demo/--no-demo", help="on an empty store, first simulate a demo history"
     ),
+    demo_days: int = typer.Option(90, "--demo-days", min=1, help="days of that demo history"),
+    demo_per_day: float = typer.Option(
+        30.0, "--demo-per-day", min=1.0, help="dossiers a working day in that demo history"
+    ),
 ) -> None:
     """The main job on embedded defaults: the API and the routing, with demo principals. On a
     store without dossiers it first simulates 90 days of demo history (unless --no-demo)."""
@@ -162,7 +166,8 @@ def run(
     try:
         if seed and app.store.count_dossiers() == 0:
             out.print("An empty store: seeding it with a demo history first (--no-demo skips)")
-            seed_demo(app, DemoPlan(start=dt.date(2025, 5, 2), days=90, per_day=30.0))
+            plan = DemoPlan(start=dt.date(2025, 5, 2), days=demo_days, per_day=demo_per_day)
+            seed_demo(app, plan)
         demo = demo_principals(app)
     except WorkflowError as error:
         raise fail(error) from None

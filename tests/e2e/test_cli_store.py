@@ -26,14 +26,14 @@ from workflow.services import Act, Submit, act, submit
 runner = CliRunner()
 
 
-def _run_once(var: Path) -> str:
+def _run_once(var: Path, *options: str) -> str:
     """Start ``lienthong run`` (the main job), wait until the API answers, stop it; its output."""
     port = free_port()
     env = {**os.environ, "LIENTHONG_VAR_DIR": str(var), "PYTHONPATH": str(Path.cwd())}
     output = var.parent / f"run-{port}.log"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "adapters.cli", "run", "--port", str(port)],
+            [sys.executable, "-m", "adapters.cli", "run", "--port", str(port), *options],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=env,
@@ -47,19 +47,25 @@ def _run_once(var: Path) -> str:
 
 
 def test_run_serves_the_api_on_the_embedded_store_with_demo_tokens(own_var: Path) -> None:
-    printed = _run_once(own_var)
+    # an empty store is seeded with a (here: small) demo history first
+    printed = _run_once(own_var, "--demo-days", "3", "--demo-per-day", "4")
     assert (own_var / "lienthong.sqlite3").exists()
-    assert "10 procedures, 21 agencies" in printed and "0 dossiers" in printed
+    assert "seeding it with a demo history" in printed and "dossiers submitted" in printed
+    assert "10 procedures, 21 agencies" in printed
+    assert int(re.findall(r"sqlite3\), (\d+) dossiers", printed)[0]) > 0
     assert "Uvicorn running" in printed
     tokens = re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", printed)
     assert len(set(tokens)) == 7  # demo officers, supervisor, planner, admin
     for name in ("secret.key", "demo-tokens.json"):
         assert stat.S_IMODE(os.stat(own_var / name).st_mode) == 0o600
     again = _run_once(own_var)  # a second start finds everything in place, same tokens
+    assert "seeding" not in again
     assert set(re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", again)) == set(tokens)
     for name in ("lienthong.sqlite3", "lienthong.sqlite3-wal", "lienthong.sqlite3-shm"):
         (own_var / name).unlink(missing_ok=True)  # a new store: the old tokens mean nothing
-    fresh = set(re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", _run_once(own_var)))
+    without = _run_once(own_var, "--no-demo")
+    assert "seeding" not in without and re.findall(r"sqlite3\), (\d+) dossiers", without) == ["0"]
+    fresh = set(re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", without))
     assert len(fresh) == 7 and not fresh & set(tokens)
 
 
