@@ -43,12 +43,12 @@ from transitions import Machine
 
 from adapters.store.pii import Keyring
 from adapters.store.store import SqlStore
+from benchmarks.bench_transitions import _Bare, _Clock
 from procedures import load_catalogue
 from procedures.calendar_file import load_calendar
 from workflow.calendar import VIETNAM
 from workflow.dossier import Actor, Dossier
 from workflow.engine import Engine
-from workflow.ports import Clock
 from workflow.services import Act, Submit, act, submit
 
 PROCEDURE, VERSION = "2.000986", "2025"
@@ -72,18 +72,6 @@ bare_rows = Table(
     Column("id", Integer, primary_key=True),
     Column("state", Text, nullable=False),
 )
-
-
-class _Clock(Clock):
-    def now(self) -> dt.datetime:
-        return START
-
-
-class _Bare:
-    __slots__ = ("state",)
-
-    def __init__(self, state: str) -> None:
-        self.state = state
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import threading
 from enum import StrEnum
+from types import FrameType
 
 import typer
 from rich.console import Console
@@ -75,3 +78,15 @@ def procedures_table(definitions: list[ProcedureDefinition], title: str) -> Tabl
             "\n".join(d.agencies),
         )
     return table
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM: long-running commands poll it to stop cleanly."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop

@@ -3,33 +3,18 @@ hand-off, and the messages a supervisor must chase."""
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType
-
 import typer
 from rich.table import Table
 
 from adapters.bootstrap import App, bootstrap, open_routing
 from adapters.bus.routing import Routing
-from adapters.cli.common import fail, out
+from adapters.cli.common import fail, out, stop_on_signals
 from adapters.store.routing_queries import open_dossiers_at, undeliverable
 from workflow.dossier import Actor
 from workflow.errors import WorkflowError
 from workflow.services import retrying, transfer
 
 messages_app = typer.Typer(help="Inter-agency messages a supervisor must chase.")
-
-
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    return stop
 
 
 def _run(routing: Routing, once: bool, idle: float) -> None:
@@ -44,7 +29,7 @@ def _run(routing: Routing, once: bool, idle: float) -> None:
     out.print(
         f"consuming {', '.join(routing.queues)} on {routing.bus.connection.as_uri()}; Ctrl-C stops"
     )
-    routing.run(_stop_on_signals(), idle=idle)
+    routing.run(stop_on_signals(), idle=idle)
     out.print("stopped")
 
 

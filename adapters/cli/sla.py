@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -14,7 +11,7 @@ from rich.table import Table
 from adapters.alerts.scheduler import AlertReport, open_alerts
 from adapters.api.sla_routes import BoardOut, CountsOut, board_of
 from adapters.bootstrap import App, bootstrap
-from adapters.cli.common import fail, out
+from adapters.cli.common import fail, out, stop_on_signals
 from adapters.cli.metrics import Output, instant
 from workflow.errors import WorkflowError
 
@@ -122,17 +119,6 @@ def sla(
         out.print(table)
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    return stop
-
-
 def _print(report: AlertReport) -> None:
     out.print(report.line(), highlight=False)
 
@@ -171,5 +157,5 @@ def watch(
         return
     names = ", ".join(hook.name for hook in scheduler.hooks)
     out.print(f"alerts to {names} every {scheduler.interval:g} s; Ctrl-C stops", highlight=False)
-    scheduler.run(_stop_on_signals(), on_report=_print)
+    scheduler.run(stop_on_signals(), on_report=_print)
     out.print("stopped")
