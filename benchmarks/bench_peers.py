@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import gc
 import tempfile
-import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from transitions import Machine
 
 from adapters.store.pii import Keyring
 from adapters.store.store import SqlStore
-from benchmarks.bench_transitions import _Bare, _Clock
+from benchmarks.bench_transitions import _Bare, _Clock, _timed
 from procedures import load_catalogue
 from procedures.calendar_file import load_calendar
 from workflow.calendar import VIETNAM
@@ -261,18 +260,6 @@ def _run_ready_task(workflow: BpmnWorkflow) -> None:
         task.set_data(**PAYLOADS["finish"])
     task.run()
     workflow.do_engine_steps()
-
-
-def _timed(work: Callable[[], int]) -> tuple[int, float]:
-    """One timed round; like ``timeit``, with the garbage collector off while timing."""
-    gc.collect()
-    gc.disable()
-    try:
-        started = time.perf_counter()
-        done = work()
-        return done, time.perf_counter() - started
-    finally:
-        gc.enable()
 
 
 def _race(

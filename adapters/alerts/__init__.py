@@ -8,9 +8,11 @@ both on an interval (inside ``lienthong serve``, or ``lienthong sla watch``).
 from __future__ import annotations
 
 from adapters.alerts.config import AlertConfigError, Hook, load_alerts
-from adapters.alerts.delivery import Backoff, DeliveryReport, canonical, deliver, signature
+from adapters.alerts.delivery import DeliveryReport, deliver, signature
 from adapters.alerts.outbox import evaluate
 from adapters.alerts.scheduler import AlertReport, Scheduler, open_alerts
+from adapters.bus.relay import Backoff
+from workflow.messages import canonical
 
 __all__ = [
     "AlertConfigError",

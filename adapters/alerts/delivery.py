@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -31,9 +30,11 @@ import httpx
 from sqlalchemy import bindparam, select, text, update
 
 from adapters.alerts.config import Hook
+from adapters.bus.relay import Backoff
 from adapters.store import tables as t
 from adapters.store.database import translated
 from adapters.store.store import SqlStore
+from workflow.messages import canonical  # the bytes sent and signed
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +44,8 @@ _LEASE = dt.timedelta(seconds=60)  # beyond the request's own timeout
 _ERROR_CHARS = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delay before attempt n+1: ``first`` x ``factor``^(n-1), at most ``longest``."""
-
-    first: dt.timedelta = dt.timedelta(seconds=30)
-    factor: float = 2.0
-    longest: dt.timedelta = dt.timedelta(hours=1)
-
-    def after(self, attempts: int) -> dt.timedelta:
-        return min(self.first * self.factor ** max(attempts - 1, 0), self.longest)
+ALERT_BACKOFF = Backoff(first=dt.timedelta(seconds=30), longest=dt.timedelta(hours=1))
+"""The relay's retry rule with the alerts' own pace: 30 s, doubling, at most an hour apart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +56,6 @@ class DeliveryReport:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
-
-
-def canonical(document: Mapping[str, Any]) -> bytes:
-    """The bytes that are sent and signed: sorted keys, compact separators, UTF-8."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def signature(body: bytes, secret: bytes) -> str:
@@ -153,7 +141,7 @@ def deliver(
     now: dt.datetime,
     *,
     client: httpx.Client | None = None,
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = ALERT_BACKOFF,
     limit: int = 100,
     stop: threading.Event | None = None,
 ) -> DeliveryReport:

@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from adapters.alerts.config import Hook, load_alerts
-from adapters.alerts.delivery import Backoff, deliver
+from adapters.alerts.delivery import ALERT_BACKOFF, deliver
 from adapters.alerts.outbox import evaluate
 from adapters.bootstrap import App
+from adapters.bus.relay import Backoff
 from adapters.clock import SystemClock
 from adapters.store.store import SqlStore
 from workflow.calendar import WorkingCalendar
@@ -70,7 +71,7 @@ class Scheduler:
         self.policy = policy
         self.clock = clock if clock is not None else SystemClock()
         self.interval = interval
-        self.backoff = backoff if backoff is not None else Backoff()
+        self.backoff = backoff if backoff is not None else ALERT_BACKOFF
         self.batch = batch
 
     @classmethod
