@@ -9,6 +9,16 @@ Callback order within one trigger (the ``transitions`` order): the guards, in fi
 one ``conditions`` callback (every guard is asked, so a refusal lists every reason); then the
 actions, in file order, as one ``before`` callback; then the state change. The first transition
 of the trigger whose guards all pass is taken.
+
+Firing a trigger reads the machine's own ``Transition`` objects, compiled once into a table
+``(state, trigger) -> routes``: each route is a transition's destination, its condition and its
+``before`` callback, taken from the machine in the machine's order. A trigger then costs a
+dictionary lookup and the guards and actions themselves, without ``transitions``' per-event
+machinery (its event data, queue check, state objects and debug logging), which took more than
+half of a step. The table is built only from features whose semantics it keeps (conditions that
+must hold, ``before`` callbacks, no ``prepare``/``after``/enter/exit callbacks and no machine-wide
+callbacks); a machine using anything else is fired through ``Event.trigger``. Tests fire every
+procedure both ways and require the same outcome.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from transitions import EventData, Machine, State
@@ -36,10 +46,10 @@ def _condition(guards: list[tuple[str, Guard]]) -> Any:
     """One ``transitions`` condition running every guard of a transition, in file order.
 
     Every guard is asked (not only up to the first refusal), so the error lists every reason.
+    The function on the firing itself is kept as ``__wrapped__`` for the compiled table.
     """
 
-    def check(event: EventData) -> bool:
-        firing = cast(Firing, event.model)
+    def check_firing(firing: Firing) -> bool:
         passed = True
         for name, guard in guards:
             reason = guard(firing)
@@ -48,26 +58,101 @@ def _condition(guards: list[tuple[str, Guard]]) -> Any:
                 passed = False
         return passed
 
+    def check(event: EventData) -> bool:
+        return check_firing(cast(Firing, event.model))
+
     check.__name__ = "+".join(name for name, _ in guards)
+    check.__wrapped__ = check_firing  # type: ignore[attr-defined]
     return check
 
 
 def _callback(actions: list[Action]) -> Any:
-    """One ``before`` callback running every action of a transition, in file order."""
+    """One ``before`` callback running every action of a transition, in file order (the
+    function on the firing itself is kept as ``__wrapped__``)."""
 
-    def run(event: EventData) -> None:
-        firing = cast(Firing, event.model)
+    def run_firing(firing: Firing) -> None:
         for action in actions:
             action(firing)
 
+    def run(event: EventData) -> None:
+        run_firing(cast(Firing, event.model))
+
     run.__name__ = "+".join(action.__name__ for action in actions)
+    run.__wrapped__ = run_firing  # type: ignore[attr-defined]
     return run
+
+
+#: One way out of a state on a trigger: destination, condition, ``before`` callback (each on
+#: the firing itself; ``None`` when the transition has none).
+_Route = tuple[str, Callable[[Firing], bool] | None, Callable[[Firing], None] | None]
+
+#: Machine-wide callback lists the compiled table does not run: it is used only when all are empty.
+_MACHINE_CALLBACKS = (
+    "prepare_event",
+    "before_state_change",
+    "after_state_change",
+    "finalize_event",
+    "on_exception",
+    "on_final",
+)
+
+
+def _compile(machine: Machine) -> dict[str, dict[str, tuple[_Route, ...]]] | None:
+    """``state -> trigger -> routes`` from the machine's own transitions, in its order; ``None``
+    if the machine uses a feature the table would not run the way ``transitions`` does."""
+    if any(getattr(machine, name) for name in _MACHINE_CALLBACKS):
+        return None
+    for state in machine.states.values():
+        if state.on_enter or state.on_exit:
+            return None
+    table: dict[str, dict[str, tuple[_Route, ...]]] = defaultdict(dict)
+    for trigger, event in machine.events.items():
+        for source, transitions in event.transitions.items():
+            routes: list[_Route] = []
+            for t in transitions:
+                if (
+                    t.prepare
+                    or t.after
+                    or t.dest is None
+                    or len(t.conditions) > 1
+                    or len(t.before) > 1
+                ):
+                    return None
+                check = run = None
+                if t.conditions:
+                    condition = t.conditions[0]
+                    check = getattr(condition.func, "__wrapped__", None)
+                    if check is None or condition.target is not True:
+                        return None
+                if t.before:
+                    run = getattr(t.before[0], "__wrapped__", None)
+                    if run is None:
+                        return None
+                routes.append((t.dest, check, run))
+            table[source][trigger] = tuple(routes)
+    return dict(table)
+
+
+def _run(routes: tuple[_Route, ...], firing: Firing) -> bool:
+    """Take the first route whose condition holds, as ``transitions`` does: its condition, its
+    ``before`` callback, then the state change. ``False`` if every condition refused."""
+    for dest, check, run in routes:
+        if check is None or check(firing):
+            if run is not None:
+                run(firing)
+            firing.state = dest
+            return True
+    return False
 
 
 class ProcedureMachine:
     """The compiled lifecycle of one procedure version."""
 
-    def __init__(self, definition: ProcedureDefinition, registry: Registry) -> None:
+    def __init__(
+        self, definition: ProcedureDefinition, registry: Registry, *, compiled: bool = True
+    ) -> None:
+        """``compiled=False`` fires every trigger through ``transitions``' ``Event.trigger``
+        (the reference the compiled table is tested against)."""
         self.definition = definition
         steps = {step.id: step.agency for step in definition.steps}
         self._arrive: dict[str, tuple[NationalStatus, str | None, str | None]] = {
@@ -104,6 +189,12 @@ class ProcedureMachine:
             name=f"{definition.code}@{definition.version}",
         )
         self._events = self._machine.events
+        self._table = _compile(self._machine) if compiled else None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether triggers run from the compiled table (see the module's notes)."""
+        return self._table is not None
 
     @property
     def machine(self) -> Machine:
@@ -147,7 +238,10 @@ class ProcedureMachine:
             )
         firing = Firing(dossier, self.definition, trigger, actor, at, note, payload or _EMPTY)
         try:
-            moved = self._events[trigger].trigger(firing)
+            if self._table is not None:
+                moved = _run(self._table[source][trigger], firing)
+            else:
+                moved = self._events[trigger].trigger(firing)
         except TransitionError:
             raise
         except Exception as err:
