@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Annotated
+from urllib.parse import urlencode
 
 import httpx
 import typer
@@ -13,6 +14,7 @@ from rich.table import Table
 from adapters.api.client import ApiError, Client
 from adapters.bootstrap import App, bootstrap
 from adapters.cli.common import fail, out
+from adapters.store.dossier_queries import last_activity
 from adapters.store.principals import Role, create_principal, list_principals, revoke
 from workflow.errors import WorkflowError
 
@@ -144,6 +146,23 @@ def submit(
     print(json.dumps(dossier, ensure_ascii=False, indent=2))
 
 
+def dashboard_hint(app: App, base: str, now: dt.datetime | None = None) -> str:
+    """Where the dashboard is; and, when the store's history ended more than a day before
+    ``now`` (a demo history), a link to the board as it stood at its last row: at today's
+    instant every dossier the demo left open would be long overdue."""
+    hint = f"Dashboard: {base}/dashboard (log in with the supervisor's token)"
+    last = last_activity(app.store.engine)
+    now = now or dt.datetime.now(dt.UTC)
+    if last is None or now - last < dt.timedelta(days=1):
+        return hint
+    local = last.astimezone(app.calendar.tz).replace(microsecond=0)
+    query = urlencode({"at": local.isoformat()})
+    return (
+        f"{hint}\n  the history ends on {local:%d/%m/%Y %H:%M}: the board as it stood then is "
+        f"{base}/dashboard?{query}"
+    )
+
+
 def run(
     host: str = typer.Option("127.0.0.1", help="the address to listen on"),
     port: int = typer.Option(8000, help="the port to listen on"),
@@ -187,6 +206,7 @@ def run(
         f"  LIENTHONG_TOKEN={ward} lienthong submit --procedure 2.000815 "
         f"--applicant-ref R-1 --document original --document copy"
     )
+    out.print(dashboard_hint(app, f"http://{host}:{port}"), highlight=False)
     try:
         run_server(app, host=host, port=port, routing=app.settings.broker_url is None)
     except WorkflowError as error:  # a bad alerts file, say

@@ -170,3 +170,11 @@ def record_rating(
                 f"dossier {code} is already rated; a dossier is rated once"
             ) from None
     return True
+
+
+def last_activity(engine: Engine) -> dt.datetime | None:
+    """The instant of the latest control-sheet row in the store (UTC), or ``None`` if it holds
+    none."""
+    with translated(str(engine.url)), engine.connect() as connection:
+        found: dt.datetime | None = connection.execute(select(func.max(t.events.c.at))).scalar()
+    return found

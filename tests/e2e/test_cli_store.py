@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 from adapters.api.client import wait_until_up
 from adapters.bootstrap import bootstrap
 from adapters.cli import app
+from adapters.cli.api import dashboard_hint
 from adapters.store import tables as t
+from adapters.store.dossier_queries import last_activity
 from tests.conftest import VN, FixedClock
 from tests.e2e.api_server import free_port
 from workflow.dossier import Actor
@@ -54,6 +56,9 @@ def test_run_serves_the_api_on_the_embedded_store_with_demo_tokens(own_var: Path
     assert "10 procedures, 21 agencies" in printed
     assert int(re.findall(r"sqlite3\), (\d+) dossiers", printed)[0]) > 0
     assert "Uvicorn running" in printed
+    # the demo's history is in the past: a link to the board as it stood at its end
+    [link] = re.findall(r"the board as it stood then is (\S+)", printed)
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/dashboard\?at=2025-05-0\d.*%2B07%3A00", link)
     tokens = re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", printed)
     assert len(set(tokens)) == 7  # demo officers, supervisor, planner, admin
     for name in ("secret.key", "demo-tokens.json"):
@@ -65,6 +70,7 @@ def test_run_serves_the_api_on_the_embedded_store_with_demo_tokens(own_var: Path
         (own_var / name).unlink(missing_ok=True)  # a new store: the old tokens mean nothing
     without = _run_once(own_var, "--no-demo")
     assert "seeding" not in without and re.findall(r"sqlite3\), (\d+) dossiers", without) == ["0"]
+    assert "/dashboard (log in with" in without and "as it stood then" not in without
     fresh = set(re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", without))
     assert len(fresh) == 7 and not fresh & set(tokens)
 
@@ -90,3 +96,25 @@ def test_db_upgrade_and_audit_verify(own_var: Path) -> None:
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 1
     assert f"broken link: dossier {code}, event 2: its content was changed" in result.stderr
+
+
+def test_the_dashboard_hint_links_the_end_of_a_past_history_only(own_var: Path) -> None:
+    clock = FixedClock(dt.datetime(2026, 3, 2, 9, tzinfo=VN))
+    application = bootstrap(clock=clock)
+    base = "http://127.0.0.1:8000"
+    assert dashboard_hint(application, base).endswith("(log in with the supervisor's token)")
+    officer = Actor("officer", "000.00.71.H26")
+    command = Submit(
+        "1.001193", "counter", "REF", officer, documents=("declaration", "birth_certificate")
+    )
+    code = submit(command, application.store.unit_of_work(), application.engine).code
+    clock.advance(hours=2)
+    act(Act(code, "accept", officer), application.store.unit_of_work(), application.engine)
+    assert last_activity(application.store.engine) == clock.now()
+    recent = dashboard_hint(application, base, now=clock.now() + dt.timedelta(hours=23))
+    assert "as it stood then" not in recent
+    later = dashboard_hint(application, base, now=clock.now() + dt.timedelta(days=2))
+    assert later.endswith(
+        "the history ends on 02/03/2026 11:00: the board as it stood then is "
+        f"{base}/dashboard?at=2026-03-02T11%3A00%3A00%2B07%3A00"
+    )

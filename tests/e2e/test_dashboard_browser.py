@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -127,8 +128,8 @@ def shown(page: Page) -> dict[str, int]:
     }
 
 
-def log_in(page: Page, server: Server, who: str = "supervisor") -> None:
-    page.goto(f"{server.url}/dashboard")
+def log_in(page: Page, server: Server, who: str = "supervisor", query: str = "") -> None:
+    page.goto(f"{server.url}/dashboard{query}")
     page.fill("[data-testid=login-token]", server.tokens[who])
     page.click("[data-testid=login-submit]")
 
@@ -242,3 +243,36 @@ def test_it_refreshes_itself_every_30_seconds(page: Page, server: Server) -> Non
     page.clock.run_for(31_000)
     page.wait_for_selector(f'[data-testid=last-updated][data-at]:not([data-at="{first}"])')
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_the_board_as_of_an_instant_given_in_the_address(page: Page, server: Server) -> None:
+    # in the seeded history: dossiers then open were overdue, on track or paused at that instant
+    at = "2026-03-20T10:00:00+07:00"
+    log_in(page, server, query="?" + urlencode({"at": at}))
+    shown_at = updated(page, agency="")
+    api = board(server, at)
+    assert shown_at == api["at"]
+    assert dt.datetime.fromisoformat(shown_at) == dt.datetime.fromisoformat(at)
+    assert shown(page) == {kind: api["dossiers"][kind] for kind in KINDS}
+    assert shown(page) != {kind: board(server, now_at())["dossiers"][kind] for kind in KINDS}
+    assert page.inner_text("[data-testid=last-updated]") == "Tình hình lúc 10:00 20/03/2026"
+    page.evaluate("window.notReloaded = true")
+    page.select_option("[data-testid=filter-agency]", POLICE)  # the filters keep the instant
+    assert updated(page, agency=POLICE) == api["at"]
+    assert shown(page) == {kind: board(server, at, POLICE)["dossiers"][kind] for kind in KINDS}
+    assert page.evaluate("window.notReloaded") is True
+
+    # "+" typed into an address arrives as a space: read back as the offset's sign
+    page.goto(f"{server.url}/dashboard?at=2026-03-20T10:00:00+07:00")
+    assert updated(page) == api["at"]
+
+    page.goto(f"{server.url}/dashboard?at=yesterday")  # the token stays for the session
+    problem = page.wait_for_selector("[data-testid=problem]:visible")
+    assert problem is not None
+    text = problem.inner_text()
+    assert "(?at=)" in text and "at:" in text and "2025-07-31T17:00:00%2B07:00" in text
+    assert page.is_hidden("[data-testid=count-overdue]")
+
+
+def now_at() -> str:
+    return dt.datetime.now(VN).isoformat()

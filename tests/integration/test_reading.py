@@ -3,9 +3,13 @@ SQLite's write lock does not stop them), and cannot commit."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from adapters.store.dossier_queries import last_activity
 from adapters.store.store import SqlStore
+from tests.conftest import FixedClock
 from workflow.dossier import Actor
 from workflow.engine import Engine
 from workflow.errors import StoreError
@@ -43,3 +47,16 @@ def test_a_reader_cannot_commit(sql: SqlStore, engine: Engine, officer: Actor) -
         reader.commit()
     with sql.reading() as reader:
         assert reader.dossiers.get(code).state == "submitted"
+
+
+def test_last_activity_is_the_latest_control_sheet_row(
+    sql: SqlStore, engine: Engine, officer: Actor, clock: FixedClock
+) -> None:
+    assert last_activity(sql.engine) is None
+    code = submit(
+        Submit("2.000986", "online", "R", officer, documents=PAPERS), sql.unit_of_work(), engine
+    ).code
+    clock.advance(hours=3)
+    act(Act(code, "accept", officer), sql.unit_of_work(), engine)
+    found = last_activity(sql.engine)
+    assert found == clock.now() and found is not None and found.utcoffset() == dt.timedelta(0)

@@ -27,6 +27,11 @@
       logout: "Đăng xuất",
       updated: "Cập nhật lúc {time}",
       refreshes: "Tự làm mới mỗi 30 giây, không tải lại trang",
+      asOf: "Tình hình lúc {time}",
+      asOfHelp: "Bảng theo dõi tính tại thời điểm ghi trong địa chỉ (?at=); bỏ ?at= để xem " +
+        "hiện tại",
+      badAt: "Thời điểm trong địa chỉ (?at=) không dùng được ({detail}). Ghi ngày giờ kèm múi " +
+        "giờ, ví dụ ?at=2025-07-31T17:00:00%2B07:00, hoặc bỏ ?at= để xem hiện tại.",
       loading: "Đang tải…",
       loginTitle: "Đăng nhập",
       loginHelp: "Dán mã truy cập của giám sát viên (tạo bằng lệnh “lienthong tokens create " +
@@ -113,6 +118,12 @@
       logout: "Log out",
       updated: "Updated at {time}",
       refreshes: "Refreshes every 30 s, without reloading the page",
+      asOf: "As of {time}",
+      asOfHelp: "The board as it stood at the instant in the address (?at=); remove ?at= to " +
+        "see it now",
+      badAt: "The instant in the address (?at=) cannot be used ({detail}). Give a date and " +
+        "time with its UTC offset, e.g. ?at=2025-07-31T17:00:00%2B07:00, or remove ?at= to see " +
+        "the board now.",
       loading: "Loading…",
       loginTitle: "Log in",
       loginHelp: "Paste a supervisor's token (made with “lienthong tokens create --role " +
@@ -196,6 +207,22 @@
     }
   }
 
+  class ApiError extends Error {
+    constructor(status, detail) {
+      super(detail);
+      this.status = status;
+    }
+  }
+
+  /** The API's problem as one line: its ``detail``, then each ``errors`` item's field and
+   * reason (the API's error format). */
+  function readable(body, fallback) {
+    const detail = typeof body?.detail === "string" ? body.detail : fallback;
+    const errors = Array.isArray(body?.errors) ? body.errors : [];
+    const reasons = errors.map((item) => (item.field ? item.field + ": " : "") + item.reason);
+    return reasons.length ? detail + " (" + reasons.join("; ") + ")" : detail;
+  }
+
   const state = {
     lang: localStorage.getItem(LANG_KEY) === "en" ? "en" : "vi",
     token: sessionStorage.getItem(TOKEN_KEY),
@@ -206,9 +233,18 @@
     tab: "overdue",
     seq: 0,
     timer: null,
+    // the board as of an instant given in the address (?at=...), or now
+    at: instantInAddress(),
   };
 
   const $ = (id) => document.getElementById(id);
+
+  /** ``?at=`` of the address. A "+" typed into an address arrives as a space: a space before
+   * the UTC offset at the end is read back as "+". */
+  function instantInAddress() {
+    const at = new URLSearchParams(window.location.search).get("at");
+    return at ? at.trim().replace(/ (\d{2}(:?\d{2})?)$/, "+$1") : null;
+  }
 
   // ---- words and numbers -------------------------------------------------------------------
 
@@ -296,11 +332,11 @@
     } catch (error) {
       body = null;
     }
-    const detail = body?.detail ?? response.statusText;
+    const detail = readable(body, response.statusText);
     if (response.status === 401 || response.status === 403) {
-      throw new AuthError(response.status, String(detail));
+      throw new AuthError(response.status, detail);
     }
-    if (!response.ok) throw new Error(response.status + ": " + String(detail));
+    if (!response.ok) throw new ApiError(response.status, response.status + ": " + detail);
     return body;
   }
 
@@ -308,6 +344,7 @@
     const seq = ++state.seq;
     const board = new URLSearchParams({ limit: String(LIST_LIMIT) });
     if (state.agency) board.set("agency", state.agency);
+    if (state.at) board.set("at", state.at);
     const metrics = new URLSearchParams();
     if (state.procedure) metrics.set("procedure", state.procedure);
     // the board first: it is what a supervisor watches, and it is quick to count; the
@@ -341,16 +378,19 @@
       if (error instanceof AuthError) {
         const reason = t(error.status === 401 ? "unauthorized" : "forbidden");
         logout(reason + " " + t("apiSays", { detail: error.message }));
+      } else if (error instanceof ApiError && error.status === 422 && state.at) {
+        $("updated").textContent = "";
+        showProblem(t("badAt", { detail: error.message }), false); // retrying will not help
       } else {
         showProblem(t("offline", { detail: error.message }));
       }
     }
   }
 
-  function showProblem(message) {
+  function showProblem(message, retry = true) {
     $("problem").textContent = message;
     $("problem").hidden = false;
-    if (state.timer === null) state.timer = setInterval(load, REFRESH_MS); // try again
+    if (retry && state.timer === null) state.timer = setInterval(load, REFRESH_MS); // try again
   }
 
   // ---- log in and out ------------------------------------------------------------------------
@@ -411,8 +451,10 @@
     const { sla, processing, scorecard } = state.data;
     filters();
     const updated = $("updated");
-    updated.textContent = t("updated", { time: instant(sla.at, false) });
-    updated.title = t("refreshes");
+    updated.textContent = state.at
+      ? t("asOf", { time: instant(sla.at) })
+      : t("updated", { time: instant(sla.at, false) });
+    updated.title = state.at ? t("asOfHelp") : t("refreshes");
     updated.dataset.at = sla.at;
     updated.dataset.agency = sla.agency ?? "";
     updated.dataset.procedure = state.procedure;
