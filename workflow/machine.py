@@ -198,7 +198,9 @@ class ProcedureMachine:
 
     @property
     def machine(self) -> Machine:
-        """The underlying ``transitions`` machine (for diagrams and introspection)."""
+        """The underlying ``transitions`` machine (for diagrams and introspection). The trigger
+        table is compiled from it once, when this object is built: change the definition, not
+        this machine."""
         return self._machine
 
     def status_of(self, state: str) -> NationalStatus:
