@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
+import sys
 import threading
 from enum import StrEnum
 from types import FrameType
@@ -17,7 +19,11 @@ from workflow.catalogue import Catalogue
 from workflow.definition import ProcedureDefinition
 from workflow.errors import WorkflowError
 
-out = Console(soft_wrap=True)
+#: Width of tables written to a file or a pipe. Rich would use 80 columns there and squeeze a
+#: wide report's numbers into "…"; a terminal (or COLUMNS) keeps its own width.
+PIPED_WIDTH = 200
+_piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+out = Console(soft_wrap=True, width=PIPED_WIDTH if _piped else None)
 err = Console(stderr=True, soft_wrap=True)
 
 

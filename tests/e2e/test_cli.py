@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,17 @@ def test_a_broken_calendar_file_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "overrides[0].kind" in result.stderr
+
+
+@pytest.mark.parametrize(("columns", "width"), [(None, "200"), ("100", "100")])
+def test_tables_written_to_a_pipe_are_not_squeezed_to_80_columns(
+    columns: str | None, width: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    code = "from adapters.cli.common import out; print(out.width)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == width
