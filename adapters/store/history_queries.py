@@ -1,7 +1,9 @@
 """The engine's own history as columns (:class:`workflow.history.History`), for the metrics.
 
 Read in four queries (dossiers, control-sheet rows, the hand-over messages of the outbox,
-ratings), streamed in batches and turned into arrays. Each control-sheet row opens a segment
+ratings), streamed in batches and turned into arrays. Instants are read as microseconds since the
+epoch, computed by the database (:func:`epoch_us`): turning a million stored instants into
+``datetime`` objects and back was most of the read. Each control-sheet row opens a segment
 that the dossier's next row closes; a segment entered with status 5 or 6 is time spent waiting
 for the applicant. A hand-over (a row whose two agencies differ) is electronic when the outbox
 holds its message (the message id is derived from the dossier code and the row's number) and the
@@ -17,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, Engine, cast, extract, func, select
 
 from adapters.store import tables as t
 from adapters.store.database import translated
@@ -36,6 +38,23 @@ _VERDICTS = {
 _D, _E = t.dossiers.c, t.events.c
 
 
+def epoch_us(dialect: str, column: Any) -> ColumnElement[int]:
+    """``column`` (an :class:`~adapters.store.tables.Instant`) as microseconds since the epoch,
+    computed in SQL; NULL stays NULL. SQLite stores the UTC instant as text with six digits of
+    microseconds (``YYYY-MM-DD HH:MM:SS.ffffff``, SQLAlchemy's format); PostgreSQL's epoch is
+    exact (numeric)."""
+    if dialect == "sqlite":
+        # whole seconds of the text before the fraction: strftime would round the fraction
+        seconds = cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)
+        return seconds * 1_000_000 + cast(func.substr(column, 21, 6), BigInteger)
+    return cast(extract("epoch", column) * 1_000_000, BigInteger)
+
+
+def _us(values: list[Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Microsecond counts (``None`` for a missing instant) as an array, with :data:`NAT`."""
+    return np.fromiter((NAT if v is None else v for v in values), np.int64, len(values))
+
+
 def load_history(
     engine: Engine, url: str, calendar: WorkingCalendar, now: dt.datetime | None = None
 ) -> History:
@@ -45,7 +64,8 @@ def load_history(
         cases, index = _cases(connection)
         segments, handovers = _segments(connection, index, len(cases.case_id))
         electronic = _electronic(connection)
-        ratings = list(_rows(connection, select(t.ratings.c.rated_at, t.ratings.c.level)))
+        rated = epoch_us(connection.dialect.name, t.ratings.c.rated_at)
+        ratings = list(_rows(connection, select(rated, t.ratings.c.level)))
     cases = _with_pauses(cases, segments, calendar, now or dt.datetime.now(dt.UTC))
     handover_ids = [
         uuid.uuid5(uuid.NAMESPACE_URL, f"{code}/{seq}").hex for code, seq, _ in handovers
@@ -58,7 +78,7 @@ def load_history(
         handover_electronic=np.fromiter(
             (m in electronic for m in handover_ids), np.bool_, len(handovers)
         ),
-        rating_at=np.fromiter((to_us(r[0]) for r in ratings), np.int64, len(ratings)),
+        rating_at=_us([r[0] for r in ratings]),
         rating_satisfied=np.fromiter((r[1] in _SATISFIED for r in ratings), np.bool_, len(ratings)),
         has_handovers=True,
         has_ratings=True,
@@ -71,6 +91,7 @@ def _rows(connection: Connection, statement: Any) -> Iterator[Any]:
 
 
 def _cases(connection: Connection) -> tuple[CaseTable, dict[str, int]]:
+    dialect = connection.dialect.name
     rows = list(
         _rows(
             connection,
@@ -79,10 +100,10 @@ def _cases(connection: Connection) -> tuple[CaseTable, dict[str, int]]:
                 _D.procedure_code,
                 _D.procedure_version,
                 _D.channel,
-                _D.received_at,
-                _D.clock_started_at,
-                _D.finished_at,
-                _D.due_at,
+                epoch_us(dialect, _D.received_at),
+                epoch_us(dialect, _D.clock_started_at),
+                epoch_us(dialect, _D.finished_at),
+                epoch_us(dialect, _D.due_at),
                 _D.supplement_requests,
                 _D.result_electronic,
                 _D.status,
@@ -93,7 +114,7 @@ def _cases(connection: Connection) -> tuple[CaseTable, dict[str, int]]:
     count = len(rows)
 
     def instants(column: int) -> np.ndarray[Any, np.dtype[np.int64]]:
-        return np.fromiter((to_us(r[column]) for r in rows), np.int64, count)
+        return _us([r[column] for r in rows])
 
     codes = tuple(r[0] for r in rows)
     table = CaseTable(
@@ -118,8 +139,9 @@ def _cases(connection: Connection) -> tuple[CaseTable, dict[str, int]]:
 def _segments(
     connection: Connection, index: dict[str, int], count: int
 ) -> tuple[SegmentTable, list[tuple[str, int, int]]]:
+    at = epoch_us(connection.dialect.name, _E.at)
     statement = select(
-        _E.dossier_code, _E.seq, _E.at, _E.status, _E.agency, _E.to_agency, _E.to_step
+        _E.dossier_code, _E.seq, at, _E.status, _E.agency, _E.to_agency, _E.to_step
     ).order_by(_E.dossier_code, _E.seq)
     case: list[int] = []
     start: list[int] = []
@@ -127,8 +149,7 @@ def _segments(
     agencies: list[str] = []
     waiting: list[bool] = []
     handovers: list[tuple[str, int, int]] = []
-    for code, seq, at, status, agency, to_agency, to_step in _rows(connection, statement):
-        instant = to_us(at)
+    for code, seq, instant, status, agency, to_agency, to_step in _rows(connection, statement):
         case.append(index[code])
         start.append(instant)
         steps.append(to_step)

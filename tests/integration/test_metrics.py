@@ -8,17 +8,19 @@ import statistics
 
 import numpy as np
 import pytest
-from sqlalchemy import update
+from sqlalchemy import Column, Integer, MetaData, Table, select, update
 
 from adapters.store import tables as t
 from adapters.store.dossier_queries import record_rating
-from adapters.store.history_queries import load_history
+from adapters.store.history_queries import epoch_us, load_history
 from adapters.store.store import SqlStore
+from adapters.store.tables import Instant
 from tests.conftest import FixedClock
 from tests.histories import VN, make_history, plans
 from workflow.calendar import WorkingCalendar
 from workflow.catalogue import Catalogue
 from workflow.errors import InvalidDossier, MetricsError
+from workflow.history import to_us
 from workflow.metrics import Goal, Limits, MetricsOptions, Period, procedure_metrics
 from workflow.scorecard import scorecard
 from workflow.sla import Verdict, dossier_clock
@@ -181,3 +183,24 @@ def test_a_rating_is_refused_before_the_result_is_returned(history_store: SqlSto
     record_rating(history_store.engine, returned.code, returned.applicant_ref, "satisfied", MAY)
     with pytest.raises(InvalidDossier, match="already rated"):
         record_rating(history_store.engine, returned.code, returned.applicant_ref, "satisfied", MAY)
+
+
+def test_instants_are_read_as_exact_microseconds_since_the_epoch(sql: SqlStore) -> None:
+    probe = Table(
+        "instants_probe", MetaData(), Column("id", Integer, primary_key=True), Column("at", Instant)
+    )
+    instants = [
+        dt.datetime(2025, 7, 3, 11, 13, 42, 999_918, tzinfo=VN),  # a fraction near the next second
+        dt.datetime(2025, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(2026, 1, 1, 0, 0, 0, tzinfo=dt.UTC),  # no fraction
+        dt.datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 2, 9, 0, 0, 500_000, tzinfo=VN),
+        None,
+    ]
+    probe.create(sql.engine)
+    with sql.engine.begin() as connection:
+        connection.execute(probe.insert(), [{"id": i, "at": at} for i, at in enumerate(instants)])
+        read = connection.execute(
+            select(epoch_us(connection.dialect.name, probe.c.at)).order_by(probe.c.id)
+        ).scalars()
+        assert list(read) == [None if at is None else to_us(at) for at in instants]
