@@ -6,8 +6,12 @@ The body is canonical JSON (sorted keys, no spaces, UTF-8) of the row's payload 
 
     Content-Type: application/json
     X-Lienthong-Alert-Id: 42
-    X-Lienthong-Signature: sha256=<hex HMAC-SHA256 of the body, keyed by the hook's secret>
     X-Lienthong-Timestamp: <Unix seconds of this attempt>
+    X-Lienthong-Signature: sha256=<hex HMAC-SHA256, keyed by the hook's secret, of the
+                           timestamp, a dot, and the body>
+
+The timestamp is signed with the body, so a receiver that refuses old timestamps (five minutes,
+say) cannot be sent a recorded alert again later.
 
 A row is claimed before it is sent (its next attempt moved past the request's time), so two
 schedulers over one store do not both send it, and marked delivered in its own transaction
@@ -58,9 +62,12 @@ class DeliveryReport:
     failed: int = 0
 
 
-def signature(body: bytes, secret: bytes) -> str:
-    """The ``X-Lienthong-Signature`` header of ``body``: ``sha256=`` and the hex HMAC."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+def signature(timestamp: str, body: bytes, secret: bytes) -> str:
+    """The ``X-Lienthong-Signature`` header of an attempt sent at ``timestamp`` (the
+    ``X-Lienthong-Timestamp`` header): ``sha256=`` and the hex HMAC of
+    ``timestamp + "." + body``."""
+    signed = timestamp.encode("ascii") + b"." + body
+    return "sha256=" + hmac.new(secret, signed, hashlib.sha256).hexdigest()
 
 
 def request_of(
@@ -68,12 +75,13 @@ def request_of(
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers of one attempt to deliver alert ``alert_id``."""
     body = canonical({**payload, "id": alert_id})
+    timestamp = str(int(now.timestamp()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "lienthong-alerts/1",
         "X-Lienthong-Alert-Id": str(alert_id),
-        "X-Lienthong-Signature": signature(body, hook.secret),
-        "X-Lienthong-Timestamp": str(int(now.timestamp())),
+        "X-Lienthong-Timestamp": timestamp,
+        "X-Lienthong-Signature": signature(timestamp, body, hook.secret),
     }
     return body, headers
 

@@ -39,14 +39,21 @@ class Redact(logging.Filter):
         return True
 
 
+#: HTTP clients whose INFO lines name every URL they call: the alert hooks' URLs may carry a
+#: receiver's secret (a token in the query), so only their warnings are printed.
+QUIET_CLIENTS = ("httpx", "httpcore")
+
+
 def log_config() -> dict[str, Any]:
-    """uvicorn's logging, with :class:`Redact` on every handler, and our own loggers (the root)
-    printed through the same handler."""
+    """uvicorn's logging, with :class:`Redact` on every handler, our own loggers (the root)
+    printed through the same handler, and the HTTP clients' request lines left out."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["filters"] = {"redact": {"()": Redact}}
     for handler in config["handlers"].values():
         handler["filters"] = ["redact"]
     config["loggers"][""] = {"handlers": ["default"], "level": "INFO"}
+    for name in QUIET_CLIENTS:
+        config["loggers"][name] = {"level": "WARNING"}
     return config
 
 

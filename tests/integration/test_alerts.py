@@ -111,8 +111,13 @@ class Receiver:
 
 def verified(request: Received, secret: str = SECRET) -> dict[str, Any]:
     """The alert in ``request``, after checking its signature and headers as a receiver does."""
-    mac = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    timestamp = request.headers["X-Lienthong-Timestamp"]
+    signed = timestamp.encode() + b"." + request.body
+    mac = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(request.headers["X-Lienthong-Signature"], f"sha256={mac}")
+    # the timestamp is signed too: the same body under another timestamp does not verify
+    forged = hmac.new(secret.encode(), b"1." + request.body, hashlib.sha256).hexdigest()
+    assert timestamp == "1" or request.headers["X-Lienthong-Signature"] != f"sha256={forged}"
     alert: dict[str, Any] = json.loads(request.body)
     assert request.headers["X-Lienthong-Alert-Id"] == str(alert["id"])
     assert request.headers["Content-Type"] == "application/json"
@@ -589,12 +594,14 @@ def test_settings_name_the_alerts_file(tmp_path: Path) -> None:
 # --- the command line: `lienthong sla watch` and `lienthong serve` -----------------------------
 
 
-def embedded(tmp_path: Path, receiver: Receiver, kinds: str = "[dossier, step]") -> dict[str, str]:
+def embedded(
+    tmp_path: Path, receiver: Receiver, kinds: str = "[dossier, step]", path: str = "/ward"
+) -> dict[str, str]:
     """The environment of a command on an embedded store under ``tmp_path``, with a hook to the
-    receiver whose secret is in an environment variable."""
+    receiver (at ``path``) whose secret is in an environment variable."""
     alerts = hooks_file(
         tmp_path,
-        f"hooks:\n  - {{name: ward, url: '{receiver.url}/ward', agencies: ['{WARD}'], "
+        f"hooks:\n  - {{name: ward, url: '{receiver.url}{path}', agencies: ['{WARD}'], "
         f"secret_env: TEST_HOOK_SECRET, kinds: {kinds}}}\n",
     )
     env = {
@@ -659,7 +666,9 @@ def test_serve_runs_the_scheduler_and_stops_it(
 ) -> None:
     from tests.e2e.api_server import running  # noqa: PLC0415 (a real `lienthong serve`)
 
-    env = embedded(tmp_path, receiver, kinds="[dossier]")
+    # a receiver that takes its own secret in the URL: it must not reach the server's log
+    path = "/ward?key=hook-url-secret"
+    env = embedded(tmp_path, receiver, kinds="[dossier]", path=path)
     for name in ("LIENTHONG_ALERTS_FILE", "TEST_HOOK_SECRET"):
         monkeypatch.setenv(name, env[name])
     monkeypatch.setenv("LIENTHONG_ALERT_INTERVAL", "0.2")
@@ -669,6 +678,8 @@ def test_serve_runs_the_scheduler_and_stops_it(
     # uvicorn exits with 130 after a clean shutdown on SIGINT; -9 would mean it had to be killed
     assert server.process.returncode in (0, 130), server.printed()
     assert "Finished server process" in server.printed()
-    assert [(a["dossier"], a["standing"]) for a in receiver.delivered("/ward")] == [
+    assert [(a["dossier"], a["standing"]) for a in receiver.delivered(path)] == [
         (codes[0], "overdue")
     ]
+    assert "alerts: " in server.printed()  # the scheduler's own lines are printed
+    assert "hook-url-secret" not in server.printed()

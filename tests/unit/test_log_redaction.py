@@ -28,3 +28,10 @@ def test_every_handler_of_the_server_redacts() -> None:
     config = log_config()
     assert all(h["filters"] == ["redact"] for h in config["handlers"].values())
     assert config["loggers"][""]["handlers"] == ["default"]
+
+
+def test_http_clients_do_not_print_the_urls_they_call() -> None:
+    # an alert hook's URL may hold the receiver's secret: httpx logs each request at INFO
+    loggers = log_config()["loggers"]
+    assert loggers["httpx"]["level"] == loggers["httpcore"]["level"] == "WARNING"
+    assert loggers[""]["level"] == "INFO"  # our own lines still print
