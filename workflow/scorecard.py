@@ -164,9 +164,14 @@ def scorecard(
 ) -> Scorecard:
     """Every indicator of :data:`PLAN` over ``period``, with its monthly trend.
 
-    An open-ended period is closed by the history itself (its first and last instants)."""
+    An open-ended period is closed by the history itself (its first and last instants). The
+    trend covers the months of the period that the history spans: months before its first or
+    after its last instant hold nothing to count, and a period of centuries would otherwise
+    mean thousands of empty months, each measured."""
     start, end = _bounds(history, period)
-    bounds = months(start, end, calendar.tz)
+    first, last = _span(history) or (end, end)
+    spanned = max(start, first), min(end, last)  # empty when the history lies outside
+    bounds = months(*spanned, calendar.tz) if spanned[0] < spanned[1] else []
     counters = _counters(history, calendar, limits or {}, options or MetricsOptions())
     indicators = []
     for target in PLAN:
@@ -202,20 +207,29 @@ def scorecard(
     return Scorecard(history.source, start, end, tuple(indicators))
 
 
-def _bounds(history: History, period: Period) -> tuple[dt.datetime, dt.datetime]:
+def _span(history: History) -> tuple[dt.datetime, dt.datetime] | None:
+    """The first instant the history records and the instant just after its last (receipts,
+    finishes, hand-overs, ratings); ``None`` for an empty history."""
     cases = history.cases
-    known = [a[a != NAT] for a in (cases.received, cases.finished, history.handover_at)]
-    present = [a for a in known if len(a)]
+    arrays = (cases.received, cases.finished, history.handover_at, history.rating_at)
+    present = [a[a != NAT] for a in arrays]
+    present = [a for a in present if len(a)]
+    if not present:
+        return None
+    first = from_us(int(min(int(a.min()) for a in present)))
+    last = from_us(int(max(int(a.max()) for a in present)) + 1)
+    assert first is not None and last is not None
+    return first, last
+
+
+def _bounds(history: History, period: Period) -> tuple[dt.datetime, dt.datetime]:
     start, end = period.start, period.end
-    if start is None:
-        if not present:
+    if start is None or end is None:
+        span = _span(history)
+        if span is None:
             raise MetricsError("the history is empty: give --from and --to, or record dossiers")
-        start = from_us(int(min(int(a.min()) for a in present)))
-    if end is None:
-        if not present:
-            raise MetricsError("the history is empty: give --from and --to, or record dossiers")
-        end = from_us(int(max(int(a.max()) for a in present)) + 1)
-    assert start is not None and end is not None
+        start = span[0] if start is None else start
+        end = span[1] if end is None else end
     if end <= start:
         raise MetricsError("the period is empty: give --to after --from")
     return start, end

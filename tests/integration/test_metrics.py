@@ -204,3 +204,33 @@ def test_instants_are_read_as_exact_microseconds_since_the_epoch(sql: SqlStore) 
             select(epoch_us(connection.dialect.name, probe.c.at)).order_by(probe.c.id)
         ).scalars()
         assert list(read) == [None if at is None else to_us(at) for at in instants]
+
+
+def test_the_trend_covers_only_the_months_the_history_spans(history_store: SqlStore) -> None:
+    dossiers = _dossiers(history_store)
+    returned = next(d for d in dossiers if d.status == 10)
+    rated = dt.datetime(2026, 7, 15, tzinfo=VN)  # after every finish: the history's last instant
+    record_rating(history_store.engine, returned.code, returned.applicant_ref, "satisfied", rated)
+    history = load_history(history_store.engine, history_store.url, CALENDAR, MAY)
+    # a period of centuries (a typing slip, or a generated request) is measured over its data
+    wide = Period(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(5609, 1, 1, tzinfo=dt.UTC))
+    card = scorecard(history, CALENDAR, wide)
+    for indicator in card.indicators:
+        assert [m.month for m in indicator.trend] == [
+            "2026-03",
+            "2026-04",
+            "2026-05",
+            "2026-06",
+            "2026-07",
+        ]
+    by_key = {i.key: i for i in card.indicators}
+    assert by_key["online_share"].denominator == 44
+    assert by_key["satisfaction"].denominator == 1
+    # an open-ended period ends after the last rating, so the rating counts
+    assert {i.key: i for i in scorecard(history, CALENDAR, Period()).indicators}[
+        "satisfaction"
+    ].denominator == 1
+    # a period without any of the history: values and trend empty
+    later = Period(dt.datetime(2030, 1, 1, tzinfo=VN), dt.datetime(2031, 1, 1, tzinfo=VN))
+    empty = scorecard(history, CALENDAR, later)
+    assert all(i.trend == () and i.value is None for i in empty.indicators)
