@@ -15,6 +15,7 @@ from adapters.bootstrap import App
 from adapters.store.principals import Role
 from adapters.store.sla_board import sla_board
 from workflow.board import Cell, Counts, Group, Handover, Item
+from workflow.errors import CalendarError
 
 router = APIRouter()
 
@@ -134,7 +135,13 @@ async def sla(
             raise forbid(f"an officer of {caller.agency} sees only its own agency's board")
         agency = caller.agency
     instant = at or app.engine.clock.now()
-    board = await run_in_threadpool(board_of, app, instant, agency, limit)
+    try:
+        board = await run_in_threadpool(board_of, app, instant, agency, limit)
+    except CalendarError as error:
+        if at is None:
+            raise
+        # an instant the working calendar does not cover: the request's field is wrong
+        raise HTTPException(422, {"field": "at", "reason": str(error)}) from None
     return Response(board.model_dump_json(), media_type="application/json")
 
 

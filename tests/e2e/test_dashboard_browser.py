@@ -273,6 +273,9 @@ def test_the_board_as_of_an_instant_given_in_the_address(page: Page, server: Ser
     assert "(?at=)" in text and "at:" in text and "2025-07-31T17:00:00%2B07:00" in text
     assert page.is_hidden("[data-testid=count-overdue]")
 
+    page.goto(f"{server.url}/dashboard?at=2999-01-01T00:00:00%2B07:00")  # past the calendar
+    page.wait_for_selector("[data-testid=problem]:visible >> text=calendar's last year")
+
 
 def now_at() -> str:
     return dt.datetime.now(VN).isoformat()

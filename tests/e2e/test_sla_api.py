@@ -75,6 +75,13 @@ def test_an_officer_sees_its_own_agency(server: Server) -> None:
         headers=server.headers("supervisor"),
     )
     assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "at"
+    for far in ("9999-12-31T00:00:00+07:00", "1999-12-31T00:00:00+07:00"):
+        outside = httpx.get(
+            f"{server.url}/api/v1/sla", params={"at": far}, headers=server.headers("supervisor")
+        )
+        assert outside.status_code == 422, outside.text
+        [error] = outside.json()["errors"]
+        assert error["field"] == "at" and "the calendar's" in error["reason"]
 
 
 def test_prometheus_metrics_count_the_same_dossiers(server: Server) -> None:
