@@ -40,11 +40,10 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Column, Integer, MetaData, Table, Text, bindparam, insert, select, update
-from transitions import Machine
 
 from adapters.store.pii import Keyring
 from adapters.store.store import SqlStore
-from benchmarks.bench_transitions import _Bare, _Clock, _timed
+from benchmarks.bench_transitions import _Bare, _Clock, _timed, bare_machine
 from procedures import load_catalogue
 from procedures.calendar_file import load_calendar
 from workflow.calendar import VIETNAM
@@ -120,16 +119,7 @@ class Peers:
         parser.add_bpmn_file(str(BPMN))
         self.spec: BpmnProcessSpec = parser.get_spec(PROCESS_ID)
         self.serializer = BpmnWorkflowSerializer()
-        self.machine = Machine(
-            model=None,
-            states=[s.name for s in definition.states],
-            transitions=[
-                {"trigger": t.trigger, "source": t.source, "dest": t.dest}
-                for t in definition.transitions
-            ],
-            initial=definition.initial,
-            auto_transitions=False,
-        )
+        self.machine = bare_machine(definition)
         self.initial = definition.initial
 
     # -- in memory ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from transitions import Machine
 
 from procedures import load_catalogue
+from workflow.definition import ProcedureDefinition
 from workflow.dossier import Actor, Dossier
 from workflow.engine import Engine
 from workflow.ports import Clock
@@ -52,6 +53,21 @@ class Result:
     @property
     def us_per_transition(self) -> float:
         return self.seconds / self.transitions * 1e6
+
+
+def bare_machine(definition: ProcedureDefinition) -> Machine:
+    """The baseline: one plain ``transitions`` machine with the procedure's states and
+    transitions, no callbacks, shared by slotted models."""
+    return Machine(
+        model=None,
+        states=[s.name for s in definition.states],
+        transitions=[
+            {"trigger": t.trigger, "source": t.source, "dest": t.dest}
+            for t in definition.transitions
+        ],
+        initial=definition.initial,
+        auto_transitions=False,
+    )
 
 
 def _timed(work: Callable[[], int]) -> tuple[int, float]:
@@ -110,16 +126,7 @@ def run(dossiers: int = 20_000, repeat: int = 5) -> list[Result]:
 
         return work
 
-    bare = Machine(
-        model=None,
-        states=[s.name for s in definition.states],
-        transitions=[
-            {"trigger": t.trigger, "source": t.source, "dest": t.dest}
-            for t in definition.transitions
-        ],
-        initial=definition.initial,
-        auto_transitions=False,
-    )
+    bare = bare_machine(definition)
 
     def bare_round() -> Callable[[], int]:
         batch = [_Bare(definition.initial) for _ in range(dossiers)]

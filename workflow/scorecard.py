@@ -212,8 +212,7 @@ def _span(history: History) -> tuple[dt.datetime, dt.datetime] | None:
     finishes, hand-overs, ratings); ``None`` for an empty history."""
     cases = history.cases
     arrays = (cases.received, cases.finished, history.handover_at, history.rating_at)
-    present = [a[a != NAT] for a in arrays]
-    present = [a for a in present if len(a)]
+    present = [known for a in arrays if len(known := a[a != NAT])]
     if not present:
         return None
     first = from_us(int(min(int(a.min()) for a in present)))

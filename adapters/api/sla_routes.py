@@ -134,14 +134,13 @@ async def sla(
         if agency not in (None, caller.agency):
             raise forbid(f"an officer of {caller.agency} sees only its own agency's board")
         agency = caller.agency
+    if at is not None:
+        try:  # the board counts working time up to ``at``: the calendar must cover it
+            app.calendar.to_work(at)
+        except CalendarError as error:
+            raise HTTPException(422, {"field": "at", "reason": str(error)}) from None
     instant = at or app.engine.clock.now()
-    try:
-        board = await run_in_threadpool(board_of, app, instant, agency, limit)
-    except CalendarError as error:
-        if at is None:
-            raise
-        # an instant the working calendar does not cover: the request's field is wrong
-        raise HTTPException(422, {"field": "at", "reason": str(error)}) from None
+    board = await run_in_threadpool(board_of, app, instant, agency, limit)
     return Response(board.model_dump_json(), media_type="application/json")
 
 

@@ -200,19 +200,14 @@
     },
   };
 
-  class AuthError extends Error {
-    constructor(status, detail) {
-      super(detail);
-      this.status = status;
-    }
-  }
-
   class ApiError extends Error {
     constructor(status, detail) {
       super(detail);
       this.status = status;
     }
   }
+
+  class AuthError extends ApiError {}
 
   /** The API's problem as one line: its ``detail``, then each ``errors`` item's field and
    * reason (the API's error format). */
