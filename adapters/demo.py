@@ -40,7 +40,7 @@ from adapters.store.routing_queries import open_dossiers_at
 from workflow.definition import NationalStatus, ProcedureDefinition
 from workflow.dossier import Actor, ControlEvent, Dossier
 from workflow.engine import Engine
-from workflow.errors import WorkflowError
+from workflow.errors import CalendarError, WorkflowError
 from workflow.ports import Clock
 from workflow.services import Act, Submit, act, apologise, retrying, submit, transfer
 from workflow.simulation.distributions import Distribution, Empirical, Exponential
@@ -66,6 +66,10 @@ _RATINGS = ("very_satisfied", "satisfied", "dissatisfied")
 
 class DemoRefused(WorkflowError):
     """The store already holds dossiers: a demo would mix its history with theirs."""
+
+
+class BadDemoPlan(WorkflowError):
+    """The plan's days lie outside the working calendar, or no procedure is in force on any."""
 
 
 class SimulatedClock(Clock):
@@ -145,9 +149,39 @@ def run_demo(
     app: App, plan: DemoPlan, *, force: bool = False, on_day: OnDay | None = None
 ) -> DemoSummary:
     """Simulate ``plan`` into ``app``'s store and bus; ``on_day(days done, summary)`` after
-    each day. :class:`DemoRefused` if the store already holds dossiers, unless ``force``."""
+    each day. :class:`BadDemoPlan` if the days cannot be simulated, :class:`DemoRefused` if
+    the store already holds dossiers (unless ``force``); either before anything is written."""
+    check_plan(app, plan)
     check_empty(app, force=force)
     return _Demo(app, plan).run(on_day)
+
+
+#: dossiers received on the last day run on after it: the calendar must reach this far beyond
+_TAIL = dt.timedelta(days=366)
+
+
+def check_plan(app: App, plan: DemoPlan) -> None:
+    """:class:`BadDemoPlan` unless the working calendar covers the plan's days (and the due
+    dates of dossiers received on the last one) and some procedure is in force on one of them.
+    Checked up front: a calendar running out in the middle of a run would leave half a demo."""
+    last = plan.start + dt.timedelta(days=plan.days - 1)
+    days = f"the demo's days ({plan.start.isoformat()} to {last.isoformat()})"
+    for label, day in (("first", plan.start), ("last", last + _TAIL)):
+        try:
+            app.calendar.to_work(dt.datetime.combine(day, dt.time(), app.calendar.tz))
+        except CalendarError as error:
+            raise BadDemoPlan(
+                f"{days} run outside the working calendar ({error}; the {label} day checked "
+                f"was {day.isoformat()}): choose a --start and --days within its years, ending "
+                "a year before its last"
+            ) from None
+    catalogue = app.catalogue
+    earliest = min(v.effective_from for code in catalogue.codes() for v in catalogue.versions(code))
+    if last < earliest:
+        raise BadDemoPlan(
+            f"no procedure of the catalogue is in force on {days}: the first takes effect on "
+            f"{earliest.isoformat()}; give a --start on or after it"
+        )
 
 
 def check_empty(app: App, *, force: bool = False) -> None:

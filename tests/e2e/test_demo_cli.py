@@ -21,3 +21,15 @@ def test_demo_runs_and_prints_its_summary(tmp_path: Path) -> None:
     again = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     assert again.returncode == 2
     assert "already holds" in again.stderr and "--force" in again.stderr
+
+
+def test_demo_names_a_start_with_nothing_in_force(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "lienthong"
+    env = {**os.environ, "LIENTHONG_VAR_DIR": str(tmp_path), "COLUMNS": "200"}
+    env.pop("LIENTHONG_DATABASE_URL", None)
+    command = [str(script), "demo", "--start", "2010-01-01", "--days", "3"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 2
+    assert "no procedure of the catalogue is in force" in done.stderr
+    assert "give a --start on or after it" in done.stderr
+    assert "days simulated" not in done.stdout and "demo from" not in done.stdout  # no bar

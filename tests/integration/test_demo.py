@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.bootstrap import App, Settings, bootstrap
-from adapters.demo import DemoPlan, DemoRefused, DemoSummary, run_demo
+from adapters.demo import BadDemoPlan, DemoPlan, DemoRefused, DemoSummary, run_demo
 from adapters.reports import metrics_report, scorecard_report
 from adapters.store import tables as t
 from workflow.dossier import Dossier
@@ -138,3 +138,35 @@ def test_refuses_a_store_that_holds_dossiers_unless_forced(
     one_day = DemoPlan(start=dt.date(2025, 9, 2), days=1, per_day=3, seed=1)
     added = run_demo(app, one_day, force=True)
     assert app.store.count_dossiers() == len(dossiers) + added.submitted
+
+
+@pytest.mark.parametrize(
+    ("plan", "names"),
+    [
+        (
+            DemoPlan(start=dt.date(1999, 12, 30), days=3),
+            r"1999-12-30 to 2000-01-01\) run outside the working calendar \(year 1999 is before",
+        ),
+        (
+            DemoPlan(start=dt.date(2025, 1, 2), days=100_000),
+            r"2025-01-02 to 2298-10-17\) run outside the working calendar \(year 2299 is after",
+        ),
+        (
+            DemoPlan(start=dt.date(2010, 1, 1), days=3),
+            r"no procedure .* in force .*2010-01-01 to 2010-01-03.*takes effect on 2018-08-21; "
+            r"give a --start on or after it",
+        ),
+    ],
+    ids=["before-the-calendar", "past-the-calendar", "no-procedure-in-force"],
+)
+def test_a_plan_that_cannot_run_is_refused_before_anything_is_written(
+    tmp_path: Path, plan: DemoPlan, names: str
+) -> None:
+    app = _app(tmp_path)
+    days: list[int] = []
+    with pytest.raises(BadDemoPlan, match=names):
+        run_demo(app, plan, on_day=lambda done, _: days.append(done))
+    assert days == []  # refused up front, not part-way through
+    assert app.store.count_dossiers() == 0
+    with app.store.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(t.events)).scalar_one() == 0
