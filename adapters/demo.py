@@ -156,6 +156,8 @@ def run_demo(
     return _Demo(app, plan).run(on_day)
 
 
+#: the most dossiers a day a demo takes (Hà Nội's one-stop shops receive far fewer)
+MAX_PER_DAY = 100_000
 #: dossiers received on the last day run on after it: the calendar must reach this far beyond
 _TAIL = dt.timedelta(days=366)
 
@@ -164,6 +166,13 @@ def check_plan(app: App, plan: DemoPlan) -> None:
     """:class:`BadDemoPlan` unless the working calendar covers the plan's days (and the due
     dates of dossiers received on the last one) and some procedure is in force on one of them.
     Checked up front: a calendar running out in the middle of a run would leave half a demo."""
+    if plan.days < 1:
+        raise BadDemoPlan(f"the demo needs at least one day; {plan.days} were asked for")
+    if not 0 <= plan.per_day <= MAX_PER_DAY:
+        raise BadDemoPlan(
+            f"{plan.per_day:g} dossiers a day is outside 0 to {MAX_PER_DAY:,}: give a mean "
+            "daily caseload within it"
+        )
     last = plan.start + dt.timedelta(days=plan.days - 1)
     days = f"the demo's days ({plan.start.isoformat()} to {last.isoformat()})"
     for label, day in (("first", plan.start), ("last", last + _TAIL)):

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.bootstrap import App, bootstrap
 from adapters.cli.common import fail, out
-from adapters.demo import DemoPlan, DemoSummary, check_empty, check_plan, run_demo
+from adapters.demo import MAX_PER_DAY, DemoPlan, DemoSummary, check_empty, check_plan, run_demo
 from workflow.errors import WorkflowError
 
 
@@ -52,7 +52,11 @@ def print_summary(s: DemoSummary) -> None:
 def demo(
     days: int = typer.Option(365, min=1, help="how many days to simulate"),
     dossiers_per_day: float = typer.Option(
-        300.0, "--dossiers-per-day", min=0.0, help="mean dossiers received per working day"
+        300.0,
+        "--dossiers-per-day",
+        min=0.0,
+        max=MAX_PER_DAY,
+        help="mean dossiers received per working day",
     ),
     seed: int = typer.Option(1, help="the random seed: the same seed gives the same history"),
     start: str = typer.Option(

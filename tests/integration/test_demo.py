@@ -156,8 +156,10 @@ def test_refuses_a_store_that_holds_dossiers_unless_forced(
             r"no procedure .* in force .*2010-01-01 to 2010-01-03.*takes effect on 2018-08-21; "
             r"give a --start on or after it",
         ),
+        (DemoPlan(days=0), r"at least one day; 0 were asked for"),
+        (DemoPlan(per_day=1e12), r"1e\+12 dossiers a day is outside 0 to 100,000"),
     ],
-    ids=["before-the-calendar", "past-the-calendar", "no-procedure-in-force"],
+    ids=["before-the-calendar", "past-the-calendar", "no-procedure-in-force", "no-day", "flood"],
 )
 def test_a_plan_that_cannot_run_is_refused_before_anything_is_written(
     tmp_path: Path, plan: DemoPlan, names: str
