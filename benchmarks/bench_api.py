@@ -44,6 +44,7 @@ import httpx
 from adapters.api.client import wait_until_up
 from adapters.bootstrap import Settings, bootstrap, open_store
 from adapters.store.principals import Role, create_principal
+from benchmarks.args import count
 from benchmarks.bench_store import DEFAULT_PG, postgres_database
 
 LINKED = "2.000986"
@@ -321,9 +322,9 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--requests", type=count, default=2000)
+    parser.add_argument("--clients", type=count, default=16)
+    parser.add_argument("--workers", type=count, default=2)
     parser.add_argument("--postgres", default=DEFAULT_PG)
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()

@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
+from benchmarks.args import count
 from procedures.calendar_file import load_calendar
 from workflow.calendar import WorkingCalendar
 
@@ -84,7 +85,7 @@ def run(count: int = 100_000, seed: int = 7) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--count", type=count, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rates = run(args.count, args.seed)

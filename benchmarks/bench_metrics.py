@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from benchmarks.args import count
 from workflow.calendar import WorkingCalendar
 from workflow.history import NAT, EventLog, Labels, case_bounds, history_from_log
 from workflow.metrics import Limits, MetricsOptions, agency_times, procedure_metrics
@@ -288,7 +289,7 @@ def run(events: int = 10_000_000, seed: int = 7, *, memory: bool = True) -> list
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--events", type=count, default=10_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-memory", action="store_true", help="skip the traced-memory pass")
     args = parser.parse_args()

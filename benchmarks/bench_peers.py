@@ -43,6 +43,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, Text, bindparam, insert
 
 from adapters.store.pii import Keyring
 from adapters.store.store import SqlStore
+from benchmarks.args import count
 from benchmarks.bench_transitions import _Bare, _Clock, _timed, bare_machine
 from procedures import load_catalogue
 from procedures.calendar_file import load_calendar
@@ -413,11 +414,11 @@ def report(results: list[Result], prints: list[Footprint]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dossiers", type=int, default=2_000, help="in memory, per round")
-    parser.add_argument("--persisted", type=int, default=200, help="persisting, per round")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--footprint-ours", type=int, default=1_000_000)
-    parser.add_argument("--footprint-spiff", type=int, default=20_000)
+    parser.add_argument("--dossiers", type=count, default=2_000, help="in memory, per round")
+    parser.add_argument("--persisted", type=count, default=200, help="persisting, per round")
+    parser.add_argument("--repeat", type=count, default=5)
+    parser.add_argument("--footprint-ours", type=count, default=1_000_000)
+    parser.add_argument("--footprint-spiff", type=count, default=20_000)
     args = parser.parse_args()
     results = run(args.dossiers, args.persisted, args.repeat)
     prints = footprints(args.footprint_ours, args.footprint_spiff)

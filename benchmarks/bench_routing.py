@@ -41,6 +41,7 @@ from adapters.clock import SystemClock
 from adapters.store import tables as t
 from adapters.store.pii import Keyring
 from adapters.store.store import SqlStore
+from benchmarks.args import count
 from benchmarks.bench_store import DEFAULT_PG, postgres_database
 from procedures import load_catalogue
 from procedures.calendar_file import load_calendar
@@ -292,7 +293,7 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dossiers", type=int, default=300)
+    parser.add_argument("--dossiers", type=count, default=300)
     parser.add_argument("--postgres", default=DEFAULT_PG)
     parser.add_argument("--broker", default=DEFAULT_BROKER)
     parser.add_argument("--skip-rabbitmq", action="store_true")

@@ -38,6 +38,7 @@ import numpy as np
 import simpy
 
 from adapters.simulation import replicate
+from benchmarks.args import count
 from procedures import load_agencies, load_catalogue
 from workflow.calendar import WorkingCalendar
 from workflow.simulation import SimulationModel, simulate
@@ -184,9 +185,9 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dossiers", type=int, default=100_000)
-    parser.add_argument("--replications", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--dossiers", type=count, default=100_000)
+    parser.add_argument("--replications", type=count, default=30)
+    parser.add_argument("--workers", type=count, default=2)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     results = run(args.dossiers, args.replications, args.workers, args.seed)

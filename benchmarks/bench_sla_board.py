@@ -33,6 +33,7 @@ from sqlalchemy import Engine, func, select, text
 from adapters.store import tables as t
 from adapters.store.database import make_engine, upgrade
 from adapters.store.sla_board import Horizons, sla_board
+from benchmarks.args import count
 from benchmarks.bench_sla_queries import POSTGRES, _analyze, _postgres_database, _sqlite_database
 from benchmarks.gen_dossiers import AGENCIES, NOW, generate
 from procedures import load_agencies, load_catalogue
@@ -188,8 +189,8 @@ def table(timings: Sequence[Timing]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--rows", type=count, default=1_000_000)
+    parser.add_argument("--runs", type=count, default=5)
     parser.add_argument("--only", choices=("sqlite", "postgres"))
     parser.add_argument("--postgres", default=POSTGRES, help="server URL for the new database")
     parser.add_argument("--reuse-sqlite", help="URL of a SQLite database an earlier run filled")

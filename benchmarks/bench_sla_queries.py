@@ -55,6 +55,7 @@ from adapters.store.queries import (
     plan,
     window,
 )
+from benchmarks.args import count
 from benchmarks.gen_dossiers import AGENCIES, NOW, generate
 from procedures.calendar_file import load_calendar
 
@@ -286,11 +287,11 @@ def table(timings: Sequence[Timing]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="open dossiers")
+    parser.add_argument("--rows", type=count, default=1_000_000, help="open dossiers")
     parser.add_argument("--sqlite", type=Path, default=None, help="SQLite file to create")
     parser.add_argument("--postgres", default=POSTGRES, help="URL of a PostgreSQL server")
     parser.add_argument("--only", choices=("sqlite", "postgres"), default=None)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=count, default=20)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     backends = (args.only,) if args.only else ("sqlite", "postgres")

@@ -35,6 +35,7 @@ from sqlalchemy import bindparam, create_engine, make_url, select, text, update
 from adapters.store import tables as t
 from adapters.store.pii import Keyring
 from adapters.store.store import SqlStore
+from benchmarks.args import count
 from procedures import load_catalogue
 from procedures.calendar_file import load_calendar
 from workflow.calendar import VIETNAM
@@ -273,12 +274,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--dossiers",
-        type=int,
+        type=count,
         default=500,
         help="dossiers taken through six actions each, per side and round",
     )
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--processes", type=int, default=1, help="client processes")
+    parser.add_argument("--threads", type=count, default=4)
+    parser.add_argument("--processes", type=count, default=1, help="client processes")
     parser.add_argument("--postgres", default=DEFAULT_PG)
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from transitions import Machine
 
+from benchmarks.args import count
 from procedures import load_catalogue
 from workflow.definition import ProcedureDefinition
 from workflow.dossier import Actor, Dossier
@@ -146,8 +147,8 @@ def run(dossiers: int = 20_000, repeat: int = 5) -> list[Result]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dossiers", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--dossiers", type=count, default=20_000)
+    parser.add_argument("--repeat", type=count, default=5)
     args = parser.parse_args()
     results = run(args.dossiers, args.repeat)
     bare, ours = results

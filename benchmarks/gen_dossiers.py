@@ -26,6 +26,7 @@ from sqlalchemy import Engine, insert
 
 from adapters.store import tables as t
 from adapters.store.database import make_engine, upgrade
+from benchmarks.args import count
 
 NOW = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # Monday 10:00 in Hanoi
 AGENCIES = tuple(f"000.{k:02d}.07.H26" for k in range(20))
@@ -147,7 +148,7 @@ def generate(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url", help="database URL (the schema is created or upgraded first)")
-    parser.add_argument("--rows", type=int, default=1_000_000, help="open dossiers")
+    parser.add_argument("--rows", type=count, default=1_000_000, help="open dossiers")
     parser.add_argument("--closed", type=int, default=None, help="closed dossiers (rows/10)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
