@@ -15,6 +15,7 @@ of an hour; the others take a minute or two. PostgreSQL is the local server (see
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -62,6 +63,18 @@ def selected(only: list[str] | None) -> list[ModuleType]:
     return [module for module in MODULES if module in wanted]
 
 
+def unwritable(path: Path) -> str | None:
+    """Why the results could not be written to ``path``, or None if they can."""
+    folder = path.parent
+    if not folder.is_dir():
+        return f"the folder {folder} does not exist; create it or choose another file"
+    if path.is_dir():
+        return f"{path} is a folder; name a file, such as {path / 'RESULTS.md'}"
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        return f"{path} cannot be written (permissions); choose another file"
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -69,6 +82,9 @@ def main() -> None:
     )
     parser.add_argument("--output", type=Path, default=results.DEFAULT_PATH)
     args = parser.parse_args()
+    problem = unwritable(args.output)
+    if problem:  # found now, not after the whole run
+        parser.error(f"argument --output: {problem}")
     chosen = selected(args.only)
     runs = []
     for module in chosen:

@@ -55,3 +55,21 @@ def test_only_selects_benchmarks_by_short_or_full_name() -> None:
     assert len(bench_all.selected(None)) == 10
     with pytest.raises(SystemExit, match="unknown benchmark 'nope'"):
         bench_all.selected(["nope"])
+
+
+def test_an_output_that_cannot_be_written_is_named_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert bench_all.unwritable(tmp_path / "RESULTS.md") is None
+    assert "does not exist" in (bench_all.unwritable(tmp_path / "no" / "R.md") or "")
+    assert "is a folder" in (bench_all.unwritable(tmp_path) or "")
+    ran: list[str] = []
+    monkeypatch.setattr(bench_all.results, "capture", lambda name, _: ran.append(name))
+    missing = tmp_path / "no" / "RESULTS.md"
+    monkeypatch.setattr("sys.argv", ["benchmarks", "--only", "calendar", "--output", str(missing)])
+    with pytest.raises(SystemExit) as stopped:
+        bench_all.main()
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err
+    assert f"argument --output: the folder {missing.parent} does not exist" in said
+    assert ran == []  # no benchmark ran
