@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from adapters.bootstrap import App, bootstrap
-from adapters.cli.common import fail, out
+from adapters.cli.common import err, fail, out
 from adapters.demo import MAX_PER_DAY, DemoPlan, DemoSummary, check_empty, check_plan, run_demo
 from workflow.errors import WorkflowError
 
@@ -25,15 +25,39 @@ def seed_demo(app: App, plan: DemoPlan, *, force: bool = False) -> DemoSummary:
         TimeElapsedColumn(),
         TextColumn("{task.fields[dossiers]} dossiers"),
     )
-    with Progress(*columns, console=out, transient=False) as progress:
-        task = progress.add_task(f"from {plan.start}", total=plan.days, dossiers=0)
+    days_done = 0
+    try:
+        with Progress(*columns, console=out, transient=False) as progress:
+            task = progress.add_task(f"from {plan.start}", total=plan.days, dossiers=0)
 
-        def on_day(done: int, summary: DemoSummary) -> None:
-            progress.update(task, completed=done, dossiers=summary.submitted)
+            def on_day(done: int, summary: DemoSummary) -> None:
+                nonlocal days_done
+                days_done = done
+                progress.update(task, completed=done, dossiers=summary.submitted)
 
-        summary = run_demo(app, plan, force=force, on_day=on_day)
+            summary = run_demo(app, plan, force=force, on_day=on_day)
+    except KeyboardInterrupt:
+        raise interrupted(app, plan, days_done) from None
     print_summary(summary)
     return summary
+
+
+def interrupted(app: App, plan: DemoPlan, days_done: int) -> typer.Exit:
+    """Say what an interrupted demo left in the store and how to start again; exit 130."""
+    where = (
+        f"remove {app.settings.var_dir} or set another LIENTHONG_VAR_DIR"
+        if app.settings.embedded
+        else "use another database"
+    )
+    err.print(
+        f"[bold yellow]interrupted[/] after {days_done} of {plan.days} days: the store keeps "
+        f"the {app.store.count_dossiers()} dossiers simulated so far (every step it took was "
+        "committed whole; hand-overs not yet routed wait in the outbox for `lienthong run`). "
+        f"A demo, and `make run`'s seed, start only on an empty store: to start again, {where}.",
+        markup=True,
+        highlight=False,
+    )
+    return typer.Exit(130)
 
 
 def print_summary(s: DemoSummary) -> None:
