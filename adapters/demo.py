@@ -149,11 +149,24 @@ def run_demo(
     app: App, plan: DemoPlan, *, force: bool = False, on_day: OnDay | None = None
 ) -> DemoSummary:
     """Simulate ``plan`` into ``app``'s store and bus; ``on_day(days done, summary)`` after
-    each day. :class:`BadDemoPlan` if the days cannot be simulated, :class:`DemoRefused` if
-    the store already holds dossiers (unless ``force``); either before anything is written."""
+    each day. :class:`BadDemoPlan` if the days cannot be simulated, :class:`DemoRefused` if a
+    broker is configured or the store already holds dossiers (unless ``force``); each before
+    anything is written."""
     check_plan(app, plan)
+    check_bus(app)
     check_empty(app, force=force)
     return _Demo(app, plan).run(on_day)
+
+
+def check_bus(app: App) -> None:
+    """:class:`DemoRefused` if a broker is configured: the demo plays every agency itself."""
+    if app.settings.broker_url is not None:
+        raise DemoRefused(
+            "the demo plays every agency itself, on the embedded queue; with LIENTHONG_BROKER_URL "
+            "set, its made-up hand-overs would go to the broker's agency queues, where real "
+            "workers consume: unset LIENTHONG_BROKER_URL for the demo (the store may still be "
+            "PostgreSQL)"
+        )
 
 
 #: the most dossiers a day a demo takes (Hà Nội's one-stop shops receive far fewer)

@@ -183,7 +183,9 @@ def run(
 
     app = _bootstrap()
     try:
-        if seed and app.store.count_dossiers() == 0:
+        if seed and app.settings.broker_url is not None:
+            out.print("A broker is configured: no demo history (it would publish to its queues)")
+        elif seed and app.store.count_dossiers() == 0:
             out.print("An empty store: seeding it with a demo history first (--no-demo skips)")
             plan = DemoPlan(start=dt.date(2025, 5, 2), days=demo_days, per_day=demo_per_day)
             seed_demo(app, plan)
@@ -196,7 +198,8 @@ def run(
         f"{len(catalogue.agencies)} agencies; store {app.store!r}, "
         f"{app.store.count_dossiers()} dossiers"
     )
-    out.print("Demo principals (their tokens are kept in var/demo-tokens.json):")
+    kept = app.settings.var_dir / "demo-tokens.json"
+    out.print(f"Demo principals (their tokens are kept in {kept}):", highlight=False)
     for principal in demo:
         print(f"  {principal['role']:<11}{principal['agency']:<15}{principal['token']}")
     ward = next(p["token"] for p in demo if p["agency"] == "000.00.71.H26")

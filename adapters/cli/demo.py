@@ -9,13 +9,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.bootstrap import App, bootstrap
 from adapters.cli.common import err, fail, out
-from adapters.demo import MAX_PER_DAY, DemoPlan, DemoSummary, check_empty, check_plan, run_demo
+from adapters.demo import (
+    MAX_PER_DAY,
+    DemoPlan,
+    DemoSummary,
+    check_bus,
+    check_empty,
+    check_plan,
+    run_demo,
+)
 from workflow.errors import WorkflowError
 
 
 def seed_demo(app: App, plan: DemoPlan, *, force: bool = False) -> DemoSummary:
     """Run ``plan`` into ``app`` with a progress bar over its days; print what it did."""
     check_plan(app, plan)  # a refusal comes before the bar
+    check_bus(app)
     check_empty(app, force=force)
     columns = (
         TextColumn("[bold]demo[/] {task.description}"),

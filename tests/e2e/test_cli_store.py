@@ -28,10 +28,15 @@ from workflow.services import Act, Submit, act, submit
 runner = CliRunner()
 
 
-def _run_once(var: Path, *options: str) -> str:
-    """Start ``lienthong run`` (the main job), wait until the API answers, stop it; its output."""
+def _run_once(var: Path, *options: str, broker: str | None = None) -> str:
+    """Start ``lienthong run`` (the main job), wait until the API answers, stop it; its output.
+    ``broker``: a LIENTHONG_BROKER_URL to give it (none by default; with one that cannot be
+    reached, /health says so with a 503, so readiness is the API's schema answering)."""
     port = free_port()
     env = {**os.environ, "LIENTHONG_VAR_DIR": str(var), "PYTHONPATH": str(Path.cwd())}
+    env.pop("LIENTHONG_BROKER_URL", None)
+    if broker is not None:
+        env["LIENTHONG_BROKER_URL"] = broker
     output = var.parent / f"run-{port}.log"
     with output.open("wb") as sink:
         process = subprocess.Popen(
@@ -41,7 +46,11 @@ def _run_once(var: Path, *options: str) -> str:
             env=env,
         )
     try:
-        wait_until_up(f"http://127.0.0.1:{port}", alive=lambda: process.poll() is None)
+        wait_until_up(
+            f"http://127.0.0.1:{port}",
+            path="/health" if broker is None else "/openapi.json",
+            alive=lambda: process.poll() is None,
+        )
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
@@ -61,6 +70,7 @@ def test_run_serves_the_api_on_the_embedded_store_with_demo_tokens(own_var: Path
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/dashboard\?at=2025-05-0\d.*%2B07%3A00", link)
     tokens = re.findall(r"lt_[0-9a-f]{12}_[A-Za-z0-9_-]+", printed)
     assert len(set(tokens)) == 7  # demo officers, supervisor, planner, admin
+    assert f"their tokens are kept in {own_var / 'demo-tokens.json'}" in printed
     for name in ("secret.key", "demo-tokens.json"):
         assert stat.S_IMODE(os.stat(own_var / name).st_mode) == 0o600
     again = _run_once(own_var)  # a second start finds everything in place, same tokens
@@ -118,3 +128,12 @@ def test_the_dashboard_hint_links_the_end_of_a_past_history_only(own_var: Path) 
         "the history ends on 02/03/2026 11:00: the board as it stood then is "
         f"{base}/dashboard?at=2026-03-02T11%3A00%3A00%2B07%3A00"
     )
+
+
+def test_run_seeds_no_demo_when_a_broker_is_configured(own_var: Path) -> None:
+    # the demo would publish its made-up hand-overs to the broker's agency queues; the API
+    # still starts when the broker cannot be reached (health says so), so none is needed here
+    printed = _run_once(own_var, broker=f"amqp://guest:guest@127.0.0.1:{free_port()}//")
+    assert "A broker is configured: no demo history" in printed
+    assert "seeding" not in printed
+    assert re.findall(r"sqlite3\), (\d+) dossiers", printed) == ["0"]

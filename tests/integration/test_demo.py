@@ -172,3 +172,13 @@ def test_a_plan_that_cannot_run_is_refused_before_anything_is_written(
     assert app.store.count_dossiers() == 0
     with app.store.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(t.events)).scalar_one() == 0
+
+
+def test_a_configured_broker_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    settings = Settings(
+        var_dir=tmp_path, secret_key="ab" * 32, broker_url="amqp://guest:guest@127.0.0.1:5672//"
+    )
+    app = bootstrap(settings)
+    with pytest.raises(DemoRefused, match=r"plays every agency itself.*unset LIENTHONG_BROKER_URL"):
+        run_demo(app, DemoPlan(days=1, per_day=3))
+    assert app.store.count_dossiers() == 0
