@@ -3,17 +3,20 @@ reorganisation of 1 July 2025."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select, text
 
-from adapters.bootstrap import App, Settings, bootstrap
+from adapters.bootstrap import App, Settings, bootstrap, open_store
 from adapters.demo import BadDemoPlan, DemoPlan, DemoRefused, DemoSummary, run_demo
 from adapters.reports import metrics_report, scorecard_report
 from adapters.store import tables as t
+from adapters.store.database import make_engine
 from workflow.dossier import Dossier
 from workflow.engine import APOLOGISE, TRANSFER
 from workflow.metrics import MetricsOptions, Period
@@ -182,3 +185,44 @@ def test_a_configured_broker_is_refused_before_anything_is_written(tmp_path: Pat
     with pytest.raises(DemoRefused, match=r"plays every agency itself.*unset LIENTHONG_BROKER_URL"):
         run_demo(app, DemoPlan(days=1, per_day=3))
     assert app.store.count_dossiers() == 0
+
+
+def test_the_same_demo_on_postgresql_gives_the_same_history(
+    demo: tuple[App, DemoSummary, list[Dossier]], pg_database: str, tmp_path: Path
+) -> None:
+    """The demo through a PostgreSQL store (embedded queue): the same seed gives the same
+    dossiers, states and control sheets as on SQLite."""
+    _, summary, on_sqlite = demo
+    schema = f"demo_{uuid.uuid4().hex[:12]}"
+    url = make_url(pg_database).update_query_dict({"options": f"-csearch_path={schema}"})
+    _execute(pg_database, f'CREATE SCHEMA "{schema}"')
+    try:
+        settings = Settings(
+            var_dir=tmp_path, secret_key="ab" * 32, database_url=url.render_as_string(False)
+        )
+        store = open_store(settings)
+        store.upgrade()
+        store.close()
+        app = bootstrap(settings)
+        try:
+            again = run_demo(app, PLAN)
+            assert again == dataclasses.replace(summary, seconds=again.seconds)
+            on_postgres = _dossiers(app)
+            assert [_shape(d) for d in on_postgres] == [_shape(d) for d in on_sqlite]
+        finally:
+            app.store.close()
+    finally:
+        _execute(pg_database, f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _execute(database_url: str, statement: str) -> None:
+    admin = make_engine(database_url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(statement))
+    finally:
+        admin.dispose()
+
+
+def _shape(dossier: Dossier) -> tuple[object, ...]:
+    return (dossier.code, dossier.state, dossier.status, dossier.due_at, tuple(dossier.history))
