@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from adapters.api.auth import may_act, may_submit
 from adapters.bootstrap import App, open_routing
 from adapters.store import tables as t
+from adapters.store.database import read_connection
 from adapters.store.dossier_queries import record_rating
 from adapters.store.principals import Principal, Role
 from adapters.store.routing_queries import open_dossiers_at
@@ -280,7 +281,7 @@ class _Demo:
     def _acknowledged(self) -> int:
         o = t.outbox.c
         query = select(func.count()).where(o.acknowledged_at.is_not(None))
-        with self.app.store.engine.connect() as connection:
+        with read_connection(self.app.store.engine) as connection:
             return int(connection.execute(query).scalar_one())
 
     # --- arrivals and the reorganisation ---------------------------------------------------

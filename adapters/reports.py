@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from adapters.bootstrap import App
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 from adapters.store.history_queries import load_history
 from workflow.calendar import WorkingCalendar
 from workflow.catalogue import Catalogue
@@ -63,7 +63,7 @@ def _fingerprint(app: App) -> tuple[Any, ...]:
     """What changes whenever the engine's history does: every change of a dossier appends a
     control-sheet row, every hand-over an outbox row, every rating a rating (each read from
     an index: one seek each)."""
-    with translated(app.settings.url), app.store.engine.connect() as connection:
+    with translated(app.settings.url), read_connection(app.store.engine) as connection:
         return tuple(
             connection.execute(select(func.max(column))).scalar()
             for column in (t.events.c.id, t.outbox.c.id, t.ratings.c.rated_at)

@@ -36,7 +36,7 @@ from sqlalchemy import bindparam, select, text, update
 from adapters.alerts.config import Hook
 from adapters.bus.relay import Backoff
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 from adapters.store.store import SqlStore
 from workflow.messages import canonical  # the bytes sent and signed
 
@@ -97,7 +97,7 @@ def _due(store: SqlStore, hooks: Sequence[Hook], now: dt.datetime, limit: int) -
         .order_by(_A.next_attempt_at, _A.id)
         .limit(limit)
     )
-    with translated(store.url), store.engine.connect() as connection:
+    with translated(store.url), read_connection(store.engine) as connection:
         return list(connection.execute(statement))
 
 

@@ -24,6 +24,7 @@ from adapters.api.schemas import Health, Problem
 from adapters.api.sla_routes import router as sla_router
 from adapters.bootstrap import App
 from adapters.dashboard import router as dashboard_router
+from adapters.store.database import read_connection
 from adapters.store.event_logs import UnknownLog
 from adapters.store.principals import Authenticator
 from workflow.errors import (
@@ -182,7 +183,7 @@ def create_app(app: App, *, bus_check: BusCheck | None = None, max_body: int = M
     def health() -> JSONResponse:
         """Whether the database and the broker can be reached (503 if either cannot)."""
         try:
-            with app.store.engine.connect() as connection:
+            with read_connection(app.store.engine) as connection:
                 connection.execute(text("SELECT 1"))
             database = "ok"
         except Exception as error:  # any driver failure is "unreachable"

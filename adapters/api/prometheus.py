@@ -24,7 +24,7 @@ from sqlalchemy import case, func, select
 
 from adapters.bootstrap import App
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 from adapters.store.sla_board import sla_board
 
 STANDINGS = ("on_track", "at_risk", "overdue", "paused", "not_started")
@@ -80,7 +80,7 @@ class LienthongCollector(Collector):
             o.acknowledged_at >= now - dt.timedelta(days=1)
         )
         engine = self.app.store.engine
-        with translated(self.app.settings.url), engine.connect() as connection:
+        with translated(self.app.settings.url), read_connection(engine) as connection:
             depth = list(connection.execute(depth_query))
             latencies = [
                 (done - made).total_seconds() for made, done in connection.execute(latency_query)

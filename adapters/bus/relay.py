@@ -20,7 +20,7 @@ from sqlalchemy import Engine, bindparam, func, or_, select, update
 from adapters.bus.kombu_bus import KombuBus
 from adapters.bus.signing import Signer
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 from adapters.store.tables import Instant
 from workflow.messages import Envelope, Service
 from workflow.ports import Clock
@@ -100,7 +100,7 @@ class Relay:
         """Publish every message that is due (new, or not acknowledged in time), from the
         agencies this relay holds signing keys for."""
         now = self.clock.now()
-        with translated(str(self.engine.url)), self.engine.connect() as connection:
+        with translated(str(self.engine.url)), read_connection(self.engine) as connection:
             due = (
                 connection.execute(_DUE, {"now": now, "senders": self._senders, "limit": limit})
                 .mappings()

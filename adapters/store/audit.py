@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 from adapters.store.records import event_hash, genesis, to_event
 
 
@@ -84,7 +84,7 @@ class _Walk:
 
 def verify(engine: Engine, batch: int = 5_000) -> AuditReport:
     """Walk every dossier's control sheet in order and recompute every link."""
-    with translated(str(engine.url)), engine.connect() as connection:
+    with translated(str(engine.url)), read_connection(engine) as connection:
         heads = connection.execute(select(t.dossiers.c.code, t.dossiers.c.head_hash)).all()
         walk = _Walk(heads={code: head for code, head in heads})
         result = connection.execution_options(yield_per=batch).execute(

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, exc, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url
 
 from workflow.errors import ConcurrentUpdate, StoreUnavailable
 
@@ -19,6 +19,18 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def safe_url(url: str) -> str:
     """The URL with any password hidden, fit for an error message."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+#: execution option of a connection that only reads (see :func:`read_connection`)
+READ_ONLY = "lienthong_read_only"
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A connection for reading only. Its transaction is one consistent snapshot; on SQLite it
+    takes no write lock (an ordinary connection's first statement takes it, to queue writers),
+    so a long read such as the metrics' history or an audit never holds up the writers, and
+    never waits for them."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -64,10 +76,13 @@ def _sqlite_pragmas(engine: Engine) -> None:
     def _begin(connection: Any) -> None:
         # SQLite has one writer at a time. Take the write lock when the unit of work begins
         # (waiting up to the busy timeout), so that a unit of work never reads a snapshot that
-        # another writer then invalidates: writers queue instead of failing. A read-only
-        # connection (autocommit) opens no transaction and takes no lock.
-        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # another writer then invalidates: writers queue instead of failing. A connection that
+        # only reads (read_connection) begins a deferred transaction: one snapshot of the WAL,
+        # no lock, so reads never queue behind writers nor writers behind reads; an autocommit
+        # one opens no transaction at all.
+        options = connection.get_execution_options()
+        if options.get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 @contextlib.contextmanager

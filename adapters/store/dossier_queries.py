@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, exc, func, select
 
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 from workflow.calendar import require_aware
 from workflow.definition import NationalStatus
 from workflow.errors import InvalidDossier
@@ -95,7 +95,7 @@ def list_dossiers(
         .limit(size)
         .offset((page - 1) * size)
     )
-    with translated(str(engine.url)), engine.connect() as connection:
+    with translated(str(engine.url)), read_connection(engine) as connection:
         rows = connection.execute(query).all()
         total = connection.execute(select(func.count()).select_from(t.dossiers).where(*where))
         return [_summary(row) for row in rows], int(total.scalar_one())
@@ -117,7 +117,7 @@ def lookup(engine: Engine, code: str, applicant_ref: str) -> PublicStatus | None
     query = select(_D.code, _D.procedure_code, _D.status, _D.due_at, _D.closed).where(
         _D.code == code, _D.applicant_ref == applicant_ref
     )
-    with translated(str(engine.url)), engine.connect() as connection:
+    with translated(str(engine.url)), read_connection(engine) as connection:
         row = connection.execute(query).first()
     if row is None:
         return None
@@ -175,6 +175,6 @@ def record_rating(
 def last_activity(engine: Engine) -> dt.datetime | None:
     """The instant of the latest control-sheet row in the store (UTC), or ``None`` if it holds
     none."""
-    with translated(str(engine.url)), engine.connect() as connection:
+    with translated(str(engine.url)), read_connection(engine) as connection:
         found: dt.datetime | None = connection.execute(select(func.max(t.events.c.at))).scalar()
     return found

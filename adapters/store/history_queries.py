@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import BigInteger, ColumnElement, Connection, Engine, cast, extract, func, select
 
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 from workflow.calendar import WorkingCalendar
 from workflow.history import NAT, CaseTable, History, Labels, SegmentTable, VerdictCode, to_us
 from workflow.messages import Service
@@ -60,7 +60,7 @@ def load_history(
 ) -> History:
     """Everything the metrics and the scorecard count, from the store at ``engine``; a wait
     for the applicant still going on counts up to ``now``."""
-    with translated(url), engine.connect() as connection:
+    with translated(url), read_connection(engine) as connection:
         cases, index = _cases(connection)
         segments, handovers = _segments(connection, index, len(cases.case_id))
         electronic = _electronic(connection)

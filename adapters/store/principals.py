@@ -19,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy import Engine, select, update
 
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 from workflow.errors import StoreError
 
 
@@ -89,7 +89,7 @@ def revoke(engine: Engine, principal_id: str, now: dt.datetime) -> None:
 def list_principals(engine: Engine) -> list[tuple[Principal, dt.datetime, dt.datetime | None]]:
     """Every principal, with when it was created and revoked."""
     p = t.principals.c
-    with translated(str(engine.url)), engine.connect() as connection:
+    with translated(str(engine.url)), read_connection(engine) as connection:
         rows = connection.execute(
             select(p.id, p.name, p.agency, p.role, p.created_at, p.revoked_at).order_by(
                 p.created_at
@@ -135,7 +135,7 @@ class Authenticator:
 
     def _lookup(self, digest: str) -> Principal | None:
         p = t.principals.c
-        with translated(str(self.engine.url)), self.engine.connect() as connection:
+        with translated(str(self.engine.url)), read_connection(self.engine) as connection:
             row = connection.execute(
                 select(p.id, p.name, p.agency, p.role, p.token_hash).where(
                     p.token_hash == digest, p.revoked_at.is_(None)

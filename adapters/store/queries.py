@@ -45,7 +45,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 from adapters.store.store import SqlStore
 from workflow.calendar import require_aware
 from workflow.definition import NationalStatus
@@ -156,7 +156,7 @@ def per_agency_query(
 @contextlib.contextmanager
 def _connection(source: Source) -> Iterator[Connection]:
     if isinstance(source, SqlStore):
-        with translated(source.url), source.engine.connect() as connection:
+        with translated(source.url), read_connection(source.engine) as connection:
             yield connection
     else:
         with translated(str(source.engine.url)):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 
 
 def open_dossiers_at(engine: Engine, agencies: Iterable[str]) -> list[tuple[str, str]]:
@@ -21,7 +21,7 @@ def open_dossiers_at(engine: Engine, agencies: Iterable[str]) -> list[tuple[str,
     query = (
         select(d.code, d.agency).where(d.closed.is_(False), d.agency.in_(wanted)).order_by(d.code)
     )
-    with translated(str(engine.url)), engine.connect() as connection:
+    with translated(str(engine.url)), read_connection(engine) as connection:
         return [(str(code), str(agency)) for code, agency in connection.execute(query)]
 
 
@@ -58,5 +58,5 @@ def undeliverable(engine: Engine, agency: str | None = None) -> list[Undeliverab
     )
     if agency is not None:
         query = query.where(box.from_agency == agency)
-    with translated(str(engine.url)), engine.connect() as connection:
+    with translated(str(engine.url)), read_connection(engine) as connection:
         return [Undeliverable(*row) for row in connection.execute(query)]

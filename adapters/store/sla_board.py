@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from adapters.store import tables as t
-from adapters.store.database import translated
+from adapters.store.database import read_connection, translated
 from adapters.store.routing_queries import undeliverable
 from adapters.store.store import SqlStore
 from workflow.board import (
@@ -205,7 +205,7 @@ def sla_board(
     """The board at ``at`` (of one ``agency``, or of all), lists cut at ``limit``."""
     horizons = Horizons(at, catalogue, calendar, policy)
     apology_horizon = calendar.add(at, dt.timedelta(microseconds=2 * calendar.day_length))
-    with translated(url), engine.connect() as connection:
+    with translated(url), read_connection(engine) as connection:
         if connection.dialect.name == "postgresql":
             # a union of a hundred small index ranges: compiling it to machine code (JIT) takes
             # longer than running it
@@ -404,7 +404,7 @@ def standing_of_open(
     horizons = Horizons(at, catalogue, calendar, policy)
     furthest = max([*horizons.dossier.values(), *horizons.step.values(), at])
     found: list[tuple[str, str, str, str, str | None, dt.datetime, Standing]] = []
-    with translated(url), engine.connect() as connection:
+    with translated(url), read_connection(engine) as connection:
         for kind, column, horizon in (
             ("dossier", _d.due_at, horizons.dossier_case()),
             ("step", _d.step_due_at, horizons.step_case()),
@@ -431,7 +431,7 @@ def backfill_step_clocks(store: SqlStore, engine: WorkflowEngine, batch: int = 5
     filled = 0
     with translated(store.url):
         while True:
-            with store.engine.connect() as connection:
+            with read_connection(store.engine) as connection:
                 codes = [row[0] for row in connection.execute(missing.limit(batch))]
             if not codes:
                 break

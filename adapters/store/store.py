@@ -10,7 +10,13 @@ from adapters.store import tables as t
 from adapters.store.audit import AuditReport, verify
 from adapters.store.cache import DossierCache
 from adapters.store.catalogue_sync import SyncReport, sync_catalogue
-from adapters.store.database import make_engine, safe_url, translated, upgrade
+from adapters.store.database import (
+    make_engine,
+    read_connection,
+    safe_url,
+    translated,
+    upgrade,
+)
 from adapters.store.pii import Keyring
 from adapters.store.uow import SqlUnitOfWork
 from workflow.catalogue import Catalogue
@@ -52,8 +58,8 @@ class SqlStore:
         return verify(self.engine)
 
     def count_dossiers(self) -> int:
-        """How many dossiers the store holds."""
-        with translated(self.url), self.engine.connect() as connection:
+        """How many dossiers the store holds (what is committed: it waits for no writer)."""
+        with translated(self.url), read_connection(self.engine) as connection:
             return int(
                 connection.execute(select(func.count()).select_from(t.dossiers)).scalar_one()
             )

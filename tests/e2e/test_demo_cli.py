@@ -12,13 +12,20 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+SCRIPT = Path(sys.executable).parent / "lienthong"
 
-def test_demo_runs_and_prints_its_summary(tmp_path: Path) -> None:
-    script = Path(sys.executable).parent / "lienthong"
-    env = {**os.environ, "LIENTHONG_VAR_DIR": str(tmp_path), "COLUMNS": "200"}
+
+def _env(var: Path) -> dict[str, str]:
+    """The environment of a person's first demo: embedded store and queue under ``var``."""
+    env = {**os.environ, "LIENTHONG_VAR_DIR": str(var), "COLUMNS": "200"}
     env.pop("LIENTHONG_DATABASE_URL", None)
     env.pop("LIENTHONG_BROKER_URL", None)
-    command = [str(script), "demo", "--days", "3", "--dossiers-per-day", "5"]
+    return env
+
+
+def test_demo_runs_and_prints_its_summary(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    command = [str(SCRIPT), "demo", "--days", "3", "--dossiers-per-day", "5"]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert "3 days simulated" in done.stdout and "dossiers submitted" in done.stdout
@@ -29,10 +36,8 @@ def test_demo_runs_and_prints_its_summary(tmp_path: Path) -> None:
 
 
 def test_demo_names_a_start_with_nothing_in_force(tmp_path: Path) -> None:
-    script = Path(sys.executable).parent / "lienthong"
-    env = {**os.environ, "LIENTHONG_VAR_DIR": str(tmp_path), "COLUMNS": "200"}
-    env.pop("LIENTHONG_DATABASE_URL", None)
-    command = [str(script), "demo", "--start", "2010-01-01", "--days", "3"]
+    env = _env(tmp_path)
+    command = [str(SCRIPT), "demo", "--start", "2010-01-01", "--days", "3"]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 2
     assert "no procedure of the catalogue is in force" in done.stderr
@@ -41,11 +46,8 @@ def test_demo_names_a_start_with_nothing_in_force(tmp_path: Path) -> None:
 
 
 def test_an_interrupted_demo_says_what_it_left_and_how_to_start_again(tmp_path: Path) -> None:
-    script = Path(sys.executable).parent / "lienthong"
-    env = {**os.environ, "LIENTHONG_VAR_DIR": str(tmp_path), "COLUMNS": "200"}
-    env.pop("LIENTHONG_DATABASE_URL", None)
-    env.pop("LIENTHONG_BROKER_URL", None)
-    command = [str(script), "demo", "--days", "300", "--dossiers-per-day", "20"]
+    env = _env(tmp_path)
+    command = [str(SCRIPT), "demo", "--days", "300", "--dossiers-per-day", "20"]
     running = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )

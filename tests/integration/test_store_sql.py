@@ -13,6 +13,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select, text, update
 
 from adapters.store import tables as t
+from adapters.store.dossier_queries import last_activity
+from adapters.store.history_queries import load_history
+from adapters.store.sla_board import sla_board
 from adapters.store.store import SqlStore
 from procedures.calendar_file import load_calendar
 from tests.conftest import VN, FixedClock
@@ -272,3 +275,35 @@ def test_without_a_cache_every_read_is_from_the_database(
     assert len(uncached.cache) == 0 and uncached.cache.hits == 0
     with uncached.unit_of_work() as uow:
         assert len(uow.dossiers.get(code).history) == 4
+
+
+def test_reads_take_no_write_lock(sql: SqlStore, engine: Engine, officer: Actor) -> None:
+    # a writer in the middle of its transaction (on SQLite it holds the one write lock): every
+    # read answers from what is committed and does not queue behind it (a read used to take
+    # the write lock, so it waited the busy timeout, then failed; and a long read, such as the
+    # metrics' history or an audit, held up every writer while it ran)
+    code = _new(sql, engine, officer)
+    _walk(sql, engine, officer, code)
+    now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=VN)
+    reads: dict[str, Callable[[], object]] = {
+        "count": sql.count_dossiers,
+        "audit": lambda: sql.verify().dossiers,
+        "last activity": lambda: last_activity(sql.engine) is not None,
+        "history": lambda: len(
+            load_history(sql.engine, sql.url, engine.calendar, now).cases.case_id
+        ),
+        "board": lambda: (
+            sla_board(
+                sql.engine, sql.url, now, engine.catalogue, engine.calendar, engine.policy
+            ).dossiers
+        ),
+    }
+    before = {name: read() for name, read in reads.items()}
+    with sql.engine.connect() as writer:
+        writer.begin()
+        writer.execute(t.events.delete())
+        writer.execute(t.outbox.delete())
+        writer.execute(t.dossiers.delete())
+        assert {name: read() for name, read in reads.items()} == before
+        writer.rollback()
+    assert before["count"] == 1 and before["audit"] == 1 and before["history"] == 1
