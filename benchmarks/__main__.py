@@ -25,6 +25,7 @@ from benchmarks import (
     bench_calendar,
     bench_metrics,
     bench_peers,
+    bench_reads_beside_writes,
     bench_routing,
     bench_simulation,
     bench_sla_board,
@@ -44,6 +45,7 @@ MODULES: tuple[ModuleType, ...] = (
     bench_simulation,
     bench_sla_queries,
     bench_sla_board,
+    bench_reads_beside_writes,
     bench_peers,
 )
 

@@ -52,7 +52,7 @@ def test_results_hold_machine_versions_command_and_table(tmp_path: Path) -> None
 
 def test_only_selects_benchmarks_by_short_or_full_name() -> None:
     assert bench_all.selected(["peers", "benchmarks.bench_store"]) == [bench_store, bench_peers]
-    assert len(bench_all.selected(None)) == 10
+    assert len(bench_all.selected(None)) == 11
     with pytest.raises(SystemExit, match="unknown benchmark 'nope'"):
         bench_all.selected(["nope"])
 
