@@ -9,14 +9,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, exc, make_url, text
 
+from adapters.store.prepared import Prepared
 from workflow.errors import ConcurrentUpdate, StoreUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def safe_url(url: str) -> str:
+def safe_url(url: str | URL) -> str:
     """The URL with any password hidden, fit for an error message."""
     return make_url(url).render_as_string(hide_password=True)
 
@@ -82,11 +83,15 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # one opens no transaction at all.
         options = connection.get_execution_options()
         if options.get("isolation_level") != "AUTOCOMMIT":
-            connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
+            _BEGIN[bool(options.get(READ_ONLY))].execute(connection, {})
+
+
+# (read only?) -> the statement that begins a SQLite transaction
+_BEGIN = {False: Prepared(text("BEGIN IMMEDIATE")), True: Prepared(text("BEGIN"))}
 
 
 @contextlib.contextmanager
-def translated(url: str) -> Iterator[None]:
+def translated(url: str | URL) -> Iterator[None]:
     """Translate driver errors: unreachable or failing database into :class:`StoreUnavailable`,
     a lost race for SQLite's write lock into :class:`ConcurrentUpdate`."""
     try:

@@ -21,6 +21,7 @@ from adapters.store import tables as t
 from adapters.store.cache import DossierCache, Snapshot
 from adapters.store.database import translated
 from adapters.store.pii import Keyring
+from adapters.store.prepared import Prepared
 from adapters.store.records import dossier_row, event_rows, genesis, to_dossier
 from workflow.definition import NationalStatus
 from workflow.dossier import ControlEvent, Dossier
@@ -30,7 +31,7 @@ from workflow.ports import DossierRepository, Outbox, Submissions, UnitOfWork, d
 
 # built once: SQLAlchemy then only looks the compiled form up in its cache
 _DOSSIER = select(t.dossiers).where(t.dossiers.c.code == bindparam("code"))
-_VERSION = select(t.dossiers.c.version).where(t.dossiers.c.code == bindparam("code"))
+_VERSION = Prepared(select(t.dossiers.c.version).where(t.dossiers.c.code == bindparam("code")))
 _E = t.events.c
 # exactly the control-sheet fields, in ControlEvent's order: rows become events positionally
 _HISTORY = (
@@ -56,15 +57,15 @@ _STATUS = {status.value: status for status in NationalStatus}
 _COLUMNS = {column.name: column for column in t.dossiers.c}
 # one UPDATE per set of changed columns, built on first use: SQLAlchemy then finds its compiled
 # form in its cache, and each save binds only what changed
-_UPDATES: dict[tuple[str, ...], Any] = {}
+_UPDATES: dict[tuple[str, ...], Prepared] = {}
 
 
-def _update_of(names: tuple[str, ...]) -> Any:
+def _update_of(names: tuple[str, ...]) -> Prepared:
     statement = _UPDATES.get(names)
     if statement is None:
         values = {_COLUMNS[n]: bindparam(f"v_{n}", type_=_COLUMNS[n].type) for n in names}
         values[t.dossiers.c.version] = bindparam("v_version")
-        statement = _UPDATES[names] = (
+        statement = _UPDATES[names] = Prepared(
             update(t.dossiers)
             .where(
                 t.dossiers.c.code == bindparam("b_code"),
@@ -106,7 +107,7 @@ class SqlDossierRepository(DossierRepository):
         cache = self._uow.cache
         cached = cache.get(code) if cache is not None else None
         if cache is not None and cached is not None:
-            version = connection.execute(_VERSION, {"code": code}).scalar()
+            version = _VERSION.scalar(connection, {"code": code})
             if version == cached.version:  # nothing was saved since: the copy is what is stored
                 cache.count(hit=True)
                 dossier = cached.fresh()
@@ -176,11 +177,11 @@ class SqlOutbox(Outbox):
 
 
 # built once: an INSERT built per call costs more than its round trip
-_INSERT_DOSSIERS = t.dossiers.insert()
-_INSERT_EVENTS = t.events.insert()
-_INSERT_OUTBOX = t.outbox.insert()
-_INSERT_SUBMISSIONS = t.submissions.insert()
-_NEXT_NUMBERS: dict[str, Any] = {}
+_INSERT_DOSSIERS = Prepared(t.dossiers.insert())
+_INSERT_EVENTS = Prepared(t.events.insert())
+_INSERT_OUTBOX = Prepared(t.outbox.insert())
+_INSERT_SUBMISSIONS = Prepared(t.submissions.insert())
+_NEXT_NUMBERS: dict[str, Prepared] = {}
 
 
 def _one_or_many(rows: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
@@ -188,14 +189,14 @@ def _one_or_many(rows: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, 
     return rows[0] if len(rows) == 1 else rows
 
 
-def _next_number(dialect_name: str) -> Any:
+def _next_number(dialect_name: str) -> Prepared:
     """``INSERT ... ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last`` on the agency's
     sequence of the day, built once per dialect (it runs on every submission)."""
     statement = _NEXT_NUMBERS.get(dialect_name)
     if statement is None:
         seq = t.dossier_sequences
         dialect = postgresql if dialect_name == "postgresql" else sqlite
-        statement = _NEXT_NUMBERS[dialect_name] = (
+        statement = _NEXT_NUMBERS[dialect_name] = Prepared(
             dialect.insert(seq)
             .values(agency=bindparam("agency"), day=bindparam("day"), last=1)
             .on_conflict_do_update(
@@ -206,8 +207,10 @@ def _next_number(dialect_name: str) -> Any:
     return statement
 
 
-_SUBMISSION = select(t.submissions.c.fingerprint, t.submissions.c.dossier_code).where(
-    t.submissions.c.caller == bindparam("caller"), t.submissions.c.key == bindparam("key")
+_SUBMISSION = Prepared(
+    select(t.submissions.c.fingerprint, t.submissions.c.dossier_code).where(
+        t.submissions.c.caller == bindparam("caller"), t.submissions.c.key == bindparam("key")
+    )
 )
 
 
@@ -219,8 +222,9 @@ class SqlSubmissions(Submissions):
         self.staged: list[dict[str, Any]] = []
 
     def find(self, caller: str, key: str) -> tuple[str, str] | None:
-        row = self._uow.connection.execute(_SUBMISSION, {"caller": caller, "key": key}).first()
-        return None if row is None else (row.fingerprint, row.dossier_code)
+        found = _SUBMISSION.execute(self._uow.connection, {"caller": caller, "key": key})
+        row = found.fetchone()
+        return None if row is None else (row[0], row[1])
 
     def add(self, caller: str, key: str, fingerprint: str, code: str) -> None:
         self.staged.append(
@@ -264,7 +268,7 @@ class SqlUnitOfWork(UnitOfWork):
         return self._connection
 
     def __enter__(self) -> Self:
-        with translated(str(self.engine.url)):
+        with translated(self.engine.url):
             if self.read_only:
                 self._connection = self.engine.connect().execution_options(
                     isolation_level="AUTOCOMMIT"
@@ -298,8 +302,8 @@ class SqlUnitOfWork(UnitOfWork):
 
     def next_code(self, agency: str, day: dt.date) -> str:
         statement = _next_number(self.connection.dialect.name)
-        with translated(str(self.engine.url)):
-            number = self.connection.execute(statement, {"agency": agency, "day": day}).scalar_one()
+        with translated(self.engine.url):
+            number = statement.scalar(self.connection, {"agency": agency, "day": day})
         return dossier_code(agency, day, number)
 
     def commit(self) -> None:
@@ -307,16 +311,16 @@ class SqlUnitOfWork(UnitOfWork):
             raise StoreError("a read-only unit of work cannot commit; use unit_of_work()")
         connection = self.connection
         saved: list[tuple[_Tracked, str, dict[str, Any]]] = []
-        with translated(str(self.engine.url)):
+        with translated(self.engine.url):
             try:
                 for tracked in self.dossiers.tracked.values():
                     written = self._save(connection, tracked)
                     if written is not None:
                         saved.append((tracked, *written))
                 if self.outbox.staged:  # the messages commit with the change that caused them
-                    connection.execute(_INSERT_OUTBOX, _one_or_many(self.outbox.rows()))
+                    _INSERT_OUTBOX.execute(connection, _one_or_many(self.outbox.rows()))
                 if self.submissions.staged:  # a second commit of the same key fails here
-                    connection.execute(_INSERT_SUBMISSIONS, _one_or_many(self.submissions.staged))
+                    _INSERT_SUBMISSIONS.execute(connection, _one_or_many(self.submissions.staged))
             except exc.IntegrityError as error:
                 connection.rollback()
                 self._forget()
@@ -356,15 +360,14 @@ class SqlUnitOfWork(UnitOfWork):
         if tracked.version and not new_rows and row == tracked.row:
             return None  # unchanged: nothing to write
         if tracked.version == 0:
-            connection.execute(_INSERT_DOSSIERS, {**row, "version": 1})
+            _INSERT_DOSSIERS.execute(connection, {**row, "version": 1})
         else:
             stored = tracked.row or {}
             changed = tuple(n for n, v in row.items() if n != "code" and stored.get(n) != v)
             values = {f"v_{name}": row[name] for name in changed}
             values["v_version"] = tracked.version + 1
-            done = connection.execute(
-                _update_of(changed),
-                {"b_code": dossier.code, "b_version": tracked.version, **values},
+            done = _update_of(changed).execute(
+                connection, {"b_code": dossier.code, "b_version": tracked.version, **values}
             )
             if done.rowcount != 1:
                 raise ConcurrentUpdate(
@@ -372,7 +375,7 @@ class SqlUnitOfWork(UnitOfWork):
                     f"(version {tracked.version}); nothing was written: reload it and try again"
                 )
         if new_rows:
-            connection.execute(_INSERT_EVENTS, _one_or_many(new_rows))
+            _INSERT_EVENTS.execute(connection, _one_or_many(new_rows))
         return head, row
 
     def rollback(self) -> None:
