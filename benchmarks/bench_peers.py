@@ -15,9 +15,11 @@ Persisting, each step is one transaction on the same SQLite file, each engine in
 lienthong through the real store's units of work (load the dossier, fire, append the
 hash-chained control-sheet row, update with its version check, commit); SpiffWorkflow reloads
 the workflow from its JSON (``BpmnWorkflowSerializer``), runs the task and saves the JSON
-back, as its users do; ``transitions`` reads the state row, fires and writes it back. One more
-side, for information only, runs lienthong on a second store whose SLA board indexes were
-dropped: the difference is what keeping every open dossier on the board costs per step.
+back, as its users do; ``transitions`` reads the state row, fires and writes it back. Two more
+sides are for information only: lienthong on a second store whose SLA board indexes were
+dropped (the difference is what keeping every open dossier on the board costs per step), and
+the statements lienthong's store sent the driver, recorded once and replayed on a bare
+``sqlite3`` connection into a fresh store (SQLite's own share of a step).
 
     python -m benchmarks.bench_peers [--dossiers N] [--persisted P] [--repeat R]
         [--footprint-ours M] [--footprint-spiff S]
@@ -28,11 +30,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import sqlite3
 import tempfile
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar, Self
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser import BpmnParser
@@ -41,6 +45,7 @@ from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Column, Integer, MetaData, Table, Text, bindparam, insert, select, update
 
+from adapters.store.database import make_engine
 from adapters.store.pii import Keyring
 from adapters.store.store import SqlStore
 from benchmarks.args import count
@@ -64,6 +69,11 @@ OURS, SPIFF, BARE = "lienthong engine", "SpiffWorkflow", "bare transitions"
 #: informational, persisting only: the same store without the SLA board's indexes on dossiers,
 #: to show what keeping the board queryable costs per step (not a configuration we ship)
 OURS_UNINDEXED = "lienthong, no board idx"
+#: informational, persisting only: the statements lienthong's store sent the driver for the
+#: same dossiers, recorded, then replayed on a bare ``sqlite3`` connection into a fresh store of
+#: the same schema: SQLite's own part of a persisted step, without any Python of ours or
+#: SQLAlchemy's
+OURS_REPLAYED = "its SQL, bare driver"
 IN_MEMORY, PERSISTED = "in memory", "SQLite, each step"
 
 _peers = MetaData()
@@ -249,6 +259,83 @@ class Peers:
         return work
 
 
+class _RecordingCursor(sqlite3.Cursor):
+    def execute(self, sql: str, parameters: Any = (), /) -> Self:
+        _Recording.log.append((sql, parameters, False))
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> Self:
+        rows = list(parameters)
+        _Recording.log.append((sql, rows, True))
+        return super().executemany(sql, rows)
+
+
+class _Recording(sqlite3.Connection):
+    """A driver connection that keeps every statement run through its cursors, and commits."""
+
+    log: ClassVar[list[tuple[str, Any, bool]]] = []
+
+    def cursor(self, factory: Any = _RecordingCursor) -> Any:
+        return super().cursor(factory)
+
+    def commit(self) -> None:
+        _Recording.log.append(("COMMIT", None, False))
+        super().commit()
+
+
+def record_ours(peers: Peers, folder: Path, dossiers: int) -> list[tuple[str, Any, bool]]:
+    """What lienthong's store sends the SQLite driver to take ``dossiers`` dossiers along the
+    path, one unit of work a step (as ``Peers.ours_stored``)."""
+    path = folder / "recorded.sqlite3"
+    engine = make_engine(
+        f"sqlite:///{path}",
+        creator=lambda: sqlite3.connect(path, timeout=30, factory=_Recording),
+    )
+    store = SqlStore(f"sqlite:///{path}", Keyring(bytes(range(32))), engine=engine)
+    try:
+        store.upgrade()
+        _Recording.log = []
+        done = peers.ours_stored(store, dossiers)()
+        assert done == dossiers, f"recorded {done} of {dossiers} dossiers"
+        return _Recording.log
+    finally:
+        _Recording.log = []
+        store.close()
+
+
+def replayed(
+    statements: list[tuple[str, Any, bool]], folder: Path, dossiers: int
+) -> Callable[[], int]:
+    """A fresh store of the same schema (not timed), and the work of running ``statements`` on
+    a bare ``sqlite3`` connection to it with the store's pragmas: the dossiers it completed."""
+    path = folder / "replayed.sqlite3"
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    schema = SqlStore(f"sqlite:///{path}", Keyring(bytes(range(32))))
+    schema.upgrade()
+    schema.close()
+    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        connection.execute(f"PRAGMA {pragma}")
+
+    def work() -> int:
+        for sql, parameters, many in statements:
+            if sql == "COMMIT":
+                connection.commit()
+            elif many:
+                connection.executemany(sql, parameters)
+            else:
+                connection.execute(sql, parameters)
+        returned = connection.execute(
+            "SELECT count(*) FROM dossiers WHERE state = 'returned'"
+        ).fetchone()[0]
+        connection.close()
+        assert returned == dossiers, f"the replay completed {returned} of {dossiers} dossiers"
+        return int(returned)
+
+    return work
+
+
 def _run_ready_task(workflow: BpmnWorkflow) -> None:
     """Complete the one ready user task, as a user would, and let the engine move on."""
     task = workflow.get_tasks(state=TaskState.READY)[0]
@@ -320,6 +407,7 @@ def run(
             _peers.create_all(store.engine)
             unindexed.upgrade()
             _drop_board_indexes(unindexed)
+            statements = record_ours(peers, Path(where), persisted)
             results += _race(
                 PERSISTED,
                 persisted,
@@ -329,6 +417,7 @@ def run(
                     SPIFF: lambda: peers.spiff_stored(store, persisted),
                     BARE: lambda: peers.bare_stored(store, persisted),
                     OURS_UNINDEXED: lambda: peers.ours_stored(unindexed, persisted),
+                    OURS_REPLAYED: lambda: replayed(statements, Path(where), persisted),
                 },
             )
         finally:
@@ -398,6 +487,13 @@ def report(results: list[Result], prints: list[Footprint]) -> None:
             f"{PERSISTED}: the SLA board's indexes cost "
             f"{ours.us_per_step - unindexed.us_per_step:.0f} µs per step "
             f"({OURS_UNINDEXED}: informational, not shipped)"
+        )
+    replay = next((r for r in results if r.engine == OURS_REPLAYED), None)
+    if ours is not None and replay is not None:
+        print(
+            f"{PERSISTED}: lienthong's statements on the bare driver take {replay.us_per_step:.0f} "
+            f"µs per step (SQLite's own part); the store's and engine's Python adds "
+            f"{ours.us_per_step - replay.us_per_step:.0f} µs ({OURS_REPLAYED}: informational)"
         )
     if prints:
         print(f"\n{'engine':<20}{'open dossiers':>14}{'bytes/dossier':>15}")

@@ -1,5 +1,6 @@
 """The peer comparison still runs: all three engines complete every dossier, in memory and
-persisting to one SQLite store (tiny sizes; no timing asserted)."""
+persisting to one SQLite store, and our store's recorded statements replay on the bare driver
+(tiny sizes; no timing asserted)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ def test_every_engine_completes_every_dossier_in_both_modes(tmp_path: Path) -> N
         *((bench_peers.IN_MEMORY, engine) for engine in engines),
         *((bench_peers.PERSISTED, engine) for engine in engines),
         (bench_peers.PERSISTED, bench_peers.OURS_UNINDEXED),
+        (bench_peers.PERSISTED, bench_peers.OURS_REPLAYED),
     ]
     for r in results:  # run() asserts that every round completed every dossier
         assert r.steps == r.dossiers * 6 and r.seconds > 0
-    assert [r.dossiers for r in results] == [5, 5, 5, 3, 3, 3, 3]
+    assert [r.dossiers for r in results] == [5, 5, 5, 3, 3, 3, 3, 3]
     assert list(tmp_path.iterdir()) == []  # the stores' files are gone
     bench_peers.report(results, [])  # prints; the verdict lines need every side
 
@@ -45,3 +47,15 @@ def test_footprints_are_measured_per_open_dossier() -> None:
         (bench_peers.BARE, 200),
     ]
     assert all(f.per_dossier > 0 for f in prints)
+
+
+def test_the_recorded_statements_are_the_stores_whole_work(tmp_path: Path) -> None:
+    """What the replay runs is every unit of work of the path: a BEGIN IMMEDIATE and a commit
+    for the submission and for each of the six steps, and the dossier and control-sheet writes."""
+    statements = bench_peers.record_ours(bench_peers.Peers(), tmp_path, 2)
+    sqls = [sql for sql, _, _ in statements]
+    assert sqls.count("BEGIN IMMEDIATE") == sqls.count("COMMIT") == 2 * 7
+    assert sum(sql.startswith("INSERT INTO dossiers ") for sql in sqls) == 2
+    assert sum(sql.startswith("UPDATE dossiers ") for sql in sqls) == 2 * 6
+    assert sum(sql.startswith("INSERT INTO events ") for sql in sqls) == 2 * 7
+    assert bench_peers.replayed(statements, tmp_path, 2)() == 2
