@@ -120,9 +120,19 @@ class Prepared:
             _raise(connection, form.sql, params, error, dbapi_connection, cursor)
         return cursor
 
+    def first(self, connection: Connection, params: Params) -> tuple[Any, ...] | None:
+        """The first row as the driver returns it, or None; the cursor is closed (on SQLite
+        that ends the statement)."""
+        cursor = self.execute(connection, params)
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if row is None else tuple(row)
+
     def scalar(self, connection: Connection, params: Params) -> Any:
         """The first column of the first row, or None."""
-        row = self.execute(connection, params).fetchone()
+        row = self.first(connection, params)
         return None if row is None else row[0]
 
 

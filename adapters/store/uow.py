@@ -29,7 +29,8 @@ from workflow.errors import ConcurrentUpdate, DossierNotFound, StoreError
 from workflow.messages import Outgoing
 from workflow.ports import DossierRepository, Outbox, Submissions, UnitOfWork, dossier_code
 
-# built once: SQLAlchemy then only looks the compiled form up in its cache
+# built once: SQLAlchemy then only looks the compiled form up in its cache (Prepared: compiled
+# once per dialect, run on the driver's cursor)
 _DOSSIER = select(t.dossiers).where(t.dossiers.c.code == bindparam("code"))
 _VERSION = Prepared(select(t.dossiers.c.version).where(t.dossiers.c.code == bindparam("code")))
 _E = t.events.c
@@ -55,8 +56,8 @@ _HISTORY = (
 )
 _STATUS = {status.value: status for status in NationalStatus}
 _COLUMNS = {column.name: column for column in t.dossiers.c}
-# one UPDATE per set of changed columns, built on first use: SQLAlchemy then finds its compiled
-# form in its cache, and each save binds only what changed
+# one UPDATE per set of changed columns, built and compiled on first use; each save binds only
+# what changed
 _UPDATES: dict[tuple[str, ...], Prepared] = {}
 
 
@@ -222,8 +223,7 @@ class SqlSubmissions(Submissions):
         self.staged: list[dict[str, Any]] = []
 
     def find(self, caller: str, key: str) -> tuple[str, str] | None:
-        found = _SUBMISSION.execute(self._uow.connection, {"caller": caller, "key": key})
-        row = found.fetchone()
+        row = _SUBMISSION.first(self._uow.connection, {"caller": caller, "key": key})
         return None if row is None else (row[0], row[1])
 
     def add(self, caller: str, key: str, fingerprint: str, code: str) -> None:
