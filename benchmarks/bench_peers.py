@@ -45,7 +45,7 @@ from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Column, Integer, MetaData, Table, Text, bindparam, insert, select, update
 
-from adapters.store.database import make_engine
+from adapters.store.database import SQLITE_PRAGMAS, make_engine
 from adapters.store.pii import Keyring
 from adapters.store.store import SqlStore
 from benchmarks.args import count
@@ -315,7 +315,7 @@ def replayed(
     schema.upgrade()
     schema.close()
     connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+    for pragma in SQLITE_PRAGMAS:
         connection.execute(f"PRAGMA {pragma}")
 
     def work() -> int:

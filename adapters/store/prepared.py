@@ -66,10 +66,11 @@ class _Form:
 class Prepared:
     """A SQLAlchemy statement executed without the ``Connection.execute`` layer."""
 
-    __slots__ = ("_forms", "statement")
+    __slots__ = ("_forms", "_insert", "statement")
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
+        self._insert = isinstance(statement, Insert)  # compiled per set of columns given
         self._forms: dict[tuple[str, tuple[str, ...] | None], _Form] = {}
 
     def _form(self, dialect: Dialect, columns: tuple[str, ...] | None) -> _Form:
@@ -105,7 +106,7 @@ class Prepared:
         """Run with ``params`` (a sequence: once per row); the driver's cursor, to read rows
         or ``rowcount`` from."""
         rows: Sequence[Params] = [params] if isinstance(params, Mapping) else params
-        columns = tuple(rows[0]) if isinstance(self.statement, Insert) else None
+        columns = tuple(rows[0]) if self._insert else None
         form = self._form(connection.dialect, columns)
         dbapi_connection = connection.connection.dbapi_connection
         if dbapi_connection is None:  # pragma: no cover - SQLAlchemy revalidates first
