@@ -289,7 +289,9 @@ def record_ours(peers: Peers, folder: Path, dossiers: int) -> list[tuple[str, An
     path = folder / "recorded.sqlite3"
     engine = make_engine(
         f"sqlite:///{path}",
-        creator=lambda: sqlite3.connect(path, timeout=30, factory=_Recording),
+        creator=lambda: sqlite3.connect(
+            path, timeout=30, factory=_Recording, check_same_thread=False
+        ),
     )
     store = SqlStore(f"sqlite:///{path}", Keyring(bytes(range(32))), engine=engine)
     try:

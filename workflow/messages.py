@@ -38,16 +38,19 @@ def _json_default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} cannot be put in a message")
 
 
+#: built once: ``json.dumps`` with options builds an encoder on every call
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    default=_json_default,
+    allow_nan=False,
+)
+
+
 def canonical(value: Any) -> bytes:
     """The canonical bytes of a JSON-able value (sorted keys, compact, UTF-8, UTC instants)."""
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=_json_default,
-        allow_nan=False,
-    ).encode()
+    return _CANONICAL.encode(value).encode()
 
 
 def body_hash(body: dict[str, Any]) -> str:

@@ -11,7 +11,6 @@ that check, and the save's ``WHERE version = ...`` still guards against a writer
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -40,12 +39,13 @@ class Snapshot:
         applicant: tuple[str | None, str | None],
     ) -> Snapshot:
         """A snapshot holding its own copy of ``dossier`` (the caller may go on changing it)."""
-        copy = dataclasses.replace(dossier, version=version, history=list(dossier.history))
+        copy = dossier.copy()
+        copy.version = version
         return cls(version, copy, row, head, applicant)
 
     def fresh(self) -> Dossier:
         """A new dossier object equal to the stored one; changing it leaves the snapshot alone."""
-        return dataclasses.replace(self.dossier, history=list(self.dossier.history))
+        return self.dossier.copy()
 
 
 class DossierCache:

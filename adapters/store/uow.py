@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, bindparam, exc, select, update
+from sqlalchemy import Engine, bindparam, exc, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.store import tables as t
 from adapters.store.cache import DossierCache, Snapshot
-from adapters.store.database import translated
+from adapters.store.database import SQLITE_BEGIN, translated, translation
 from adapters.store.pii import Keyring
-from adapters.store.prepared import Prepared
+from adapters.store.prepared import DriverConnection, Prepared
 from adapters.store.records import dossier_row, event_rows, genesis, to_dossier
 from workflow.definition import NationalStatus
 from workflow.dossier import ControlEvent, Dossier
@@ -31,11 +31,12 @@ from workflow.ports import DossierRepository, Outbox, Submissions, UnitOfWork, d
 
 # built once: SQLAlchemy then only looks the compiled form up in its cache (Prepared: compiled
 # once per dialect, run on the driver's cursor)
-_DOSSIER = select(t.dossiers).where(t.dossiers.c.code == bindparam("code"))
+_DOSSIER = Prepared(select(t.dossiers).where(t.dossiers.c.code == bindparam("code")))
+_DOSSIER_COLUMNS = _DOSSIER.columns()
 _VERSION = Prepared(select(t.dossiers.c.version).where(t.dossiers.c.code == bindparam("code")))
 _E = t.events.c
 # exactly the control-sheet fields, in ControlEvent's order: rows become events positionally
-_HISTORY = (
+_HISTORY = Prepared(
     select(
         _E.seq,
         _E.at,
@@ -104,6 +105,12 @@ class SqlDossierRepository(DossierRepository):
     def get(self, code: str) -> Dossier:
         if code in self.tracked:
             return self.tracked[code].dossier
+        try:
+            return self._read(code)
+        except (exc.OperationalError, exc.InterfaceError) as error:
+            raise translation(error, self._uow.engine.url) from error
+
+    def _read(self, code: str) -> Dossier:
         connection = self._uow.connection
         cache = self._uow.cache
         cached = cache.get(code) if cache is not None else None
@@ -124,12 +131,13 @@ class SqlDossierRepository(DossierRepository):
                 return dossier
             cache.count(hit=False)
             cache.drop(code)
-        row = connection.execute(_DOSSIER, {"code": code}).mappings().first()
-        if row is None:
+        found = _DOSSIER.first(connection, {"code": code})
+        if found is None:
             raise DossierNotFound(f"no dossier with code '{code}'")
+        row = dict(zip(_DOSSIER_COLUMNS, found, strict=True))
         history = [
             ControlEvent._make((*r[:5], _STATUS[r[5]], *r[6:]))
-            for r in connection.execute(_HISTORY, {"code": code})
+            for r in _HISTORY.all(connection, {"code": code})
         ]
         dossier = to_dossier(row, history, self._uow.keyring)
         applicant = (row["applicant_key"], row["applicant_secret"])
@@ -223,7 +231,10 @@ class SqlSubmissions(Submissions):
         self.staged: list[dict[str, Any]] = []
 
     def find(self, caller: str, key: str) -> tuple[str, str] | None:
-        row = _SUBMISSION.first(self._uow.connection, {"caller": caller, "key": key})
+        try:
+            row = _SUBMISSION.first(self._uow.connection, {"caller": caller, "key": key})
+        except (exc.OperationalError, exc.InterfaceError) as error:
+            raise translation(error, self._uow.engine.url) from error
         return None if row is None else (row[0], row[1])
 
     def add(self, caller: str, key: str, fingerprint: str, code: str) -> None:
@@ -239,7 +250,8 @@ class SqlSubmissions(Submissions):
 
 
 class SqlUnitOfWork(UnitOfWork):
-    """A transaction on a SQLAlchemy engine; rolls back unless committed."""
+    """A transaction on a connection of a SQLAlchemy engine's pool, begun and ended on the
+    driver (:class:`~adapters.store.prepared.DriverConnection`); rolls back unless committed."""
 
     def __init__(
         self,
@@ -249,33 +261,30 @@ class SqlUnitOfWork(UnitOfWork):
         *,
         read_only: bool = False,
     ) -> None:
-        """``read_only``: for reading dossiers only; no transaction is opened (each statement
-        reads the latest committed data, and on SQLite no write lock is taken), and
-        :meth:`commit` refuses."""
+        """``read_only``: for reading dossiers only; each statement reads the latest committed
+        data (SQLite: no transaction, no write lock; PostgreSQL: a read-committed transaction,
+        rolled back at the end), and :meth:`commit` refuses."""
         self.engine = engine
         self.read_only = read_only
         self.keyring = keyring
         self.cache = cache
-        self._connection: Connection | None = None
+        self._connection: DriverConnection | None = None
         self.dossiers: SqlDossierRepository = SqlDossierRepository(self)
         self.outbox: SqlOutbox = SqlOutbox()
         self.submissions: SqlSubmissions = SqlSubmissions(self)
 
     @property
-    def connection(self) -> Connection:
+    def connection(self) -> DriverConnection:
         if self._connection is None:
             raise StoreError("the unit of work is not open: use it in a `with` block")
         return self._connection
 
     def __enter__(self) -> Self:
+        # SQLite: take the write lock now (see database.SQLITE_BEGIN); PostgreSQL's driver
+        # begins at the first statement
+        lock = not self.read_only and self.engine.dialect.name == "sqlite"
         with translated(self.engine.url):
-            if self.read_only:
-                self._connection = self.engine.connect().execution_options(
-                    isolation_level="AUTOCOMMIT"
-                )
-            else:
-                self._connection = self.engine.connect()
-                self._connection.begin()
+            self._connection = DriverConnection(self.engine, SQLITE_BEGIN[False] if lock else None)
         self.dossiers = SqlDossierRepository(self)
         self.outbox = SqlOutbox()
         self.submissions = SqlSubmissions(self)
@@ -349,7 +358,9 @@ class SqlUnitOfWork(UnitOfWork):
             for code in self.dossiers.tracked:
                 self.cache.drop(code)
 
-    def _save(self, connection: Connection, tracked: _Tracked) -> tuple[str, dict[str, Any]] | None:
+    def _save(
+        self, connection: DriverConnection, tracked: _Tracked
+    ) -> tuple[str, dict[str, Any]] | None:
         """Write one dossier if it changed: its new head hash and row, or None if unchanged."""
         dossier = tracked.dossier
         if dossier.applicant_id != tracked.identity:
@@ -379,8 +390,9 @@ class SqlUnitOfWork(UnitOfWork):
         return head, row
 
     def rollback(self) -> None:
-        if self._connection is not None and self._connection.in_transaction():
-            self._connection.rollback()
+        if self._connection is not None:
+            with translated(self.engine.url):
+                self._connection.rollback()
         self.dossiers.tracked.clear()
         self.outbox.staged.clear()
         self.submissions.staged.clear()

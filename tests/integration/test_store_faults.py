@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from adapters.cli import app
 from adapters.store.pii import Keyring
 from adapters.store.store import SqlStore
-from workflow.errors import StoreUnavailable
+from workflow.errors import DossierNotFound, StoreUnavailable
 
 CHILD = textwrap.dedent(
     """
@@ -138,5 +139,41 @@ def test_a_dropped_connection_fails_one_unit_of_work_then_reconnects(pg_database
         with pytest.raises(StoreUnavailable, match="cannot reach the database"):
             store.count_dossiers()
         assert store.count_dossiers() == 0  # the pool reconnected
+    finally:
+        drop()
+
+
+def test_a_dropped_connection_fails_one_action_then_the_next_reconnects(
+    pg_database: str,
+) -> None:
+    """The same through a unit of work, whose transaction runs on the driver: the action that
+    finds its connection dropped fails with StoreUnavailable, and the pool opens a new one."""
+    from sqlalchemy import text  # noqa: PLC0415
+
+    from adapters.store.database import make_engine  # noqa: PLC0415
+    from tests.integration.conftest import postgres_store  # noqa: PLC0415
+
+    store, drop = postgres_store(pg_database)
+    try:
+        with store.unit_of_work() as uow:  # a pooled connection now exists
+            code = uow.next_code("000.00.71.H26", dt.date(2026, 3, 2))
+            uow.commit()
+        other = make_engine(pg_database)
+        with other.connect() as killer:
+            killer.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        other.dispose()
+        with (
+            pytest.raises(StoreUnavailable, match="cannot reach the database"),
+            store.unit_of_work() as uow,
+        ):
+            uow.dossiers.get(code)
+        with store.unit_of_work() as uow, pytest.raises(DossierNotFound):
+            uow.dossiers.get(code)  # reconnected: the query runs (no such dossier was saved)
+        assert store.engine.pool.checkedout() == 0
     finally:
         drop()

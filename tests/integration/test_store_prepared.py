@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import bindparam, event, exc, select, text, update
 
 from adapters.store import tables as t
+from adapters.store.database import SQLITE_BEGIN
 from adapters.store.pii import Keyring
-from adapters.store.prepared import Prepared
+from adapters.store.prepared import DriverConnection, Prepared
 from adapters.store.store import SqlStore
 from tests.conftest import VN
-from workflow.errors import ConcurrentUpdate
+from workflow.errors import ConcurrentUpdate, StoreUnavailable
 
 AT = dt.datetime(2026, 3, 2, 9, 15, 30, 123456, tzinfo=VN)
 
@@ -178,3 +179,73 @@ def test_sqlite_a_write_lock_held_too_long_is_a_concurrent_update(tmp_path: Path
     finally:
         holder.close()
         sql.close()
+
+
+def _driver(sql: SqlStore, *, lock: bool = True) -> DriverConnection:
+    """A connection of the store's pool as a unit of work opens it."""
+    sqlite = sql.engine.dialect.name == "sqlite"
+    return DriverConnection(sql.engine, SQLITE_BEGIN[False] if lock and sqlite else None)
+
+
+def test_rows_read_on_the_driver_are_what_sqlalchemy_reads(sql: SqlStore) -> None:
+    with sql.engine.begin() as connection:
+        connection.execute(t.dossiers.insert(), [_row("READ-1"), _row("READ-2")])
+    everything = select(t.dossiers).order_by(t.dossiers.c.code)
+    with sql.engine.connect() as connection:
+        expected = [tuple(r) for r in connection.execute(everything)]
+    one = Prepared(select(t.dossiers).where(t.dossiers.c.code == bindparam("code")))
+    driver = _driver(sql, lock=False)
+    try:
+        assert Prepared(everything).all(driver, {}) == expected
+        found = one.first(driver, {"code": "READ-2"})
+        assert found == expected[1]
+        assert found is not None and found[one.columns().index("received_at")] == AT
+        assert one.first(driver, {"code": "NOWHERE"}) is None
+    finally:
+        driver.close()
+
+
+def test_a_driver_transaction_commits_or_rolls_back_whole(sql: SqlStore) -> None:
+    insert = Prepared(t.dossiers.insert())
+    codes = Prepared(select(t.dossiers.c.code).order_by(t.dossiers.c.code))
+    driver = _driver(sql)
+    try:
+        insert.execute(driver, [_row("GONE-1"), _row("GONE-2")])
+        driver.rollback()
+    finally:
+        driver.close()
+    driver = _driver(sql)
+    try:
+        insert.execute(driver, _row("KEPT"))
+        driver.commit()
+    finally:
+        driver.close()
+    assert sql.engine.pool.checkedout() == 0  # close() handed both back to the pool
+    reader = _driver(sql, lock=False)
+    try:
+        assert codes.all(reader, {}) == [("KEPT",)]
+    finally:
+        reader.close()
+
+
+def test_a_connection_closed_mid_transaction_keeps_nothing(sql: SqlStore) -> None:
+    driver = _driver(sql)
+    Prepared(t.dossiers.insert()).execute(driver, _row("HALF"))
+    driver.close()  # no commit: the pool rolls it back
+    with sql.engine.connect() as connection:
+        assert connection.execute(select(t.dossiers.c.code)).all() == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://postgres@127.0.0.1:1/nothing",
+        "sqlite:////nonexistent-dir-for-lienthong/x/../../proc/self/cannot.sqlite3",
+    ],
+)
+def test_a_unit_of_work_on_a_database_that_is_down_is_store_unavailable(url: str) -> None:
+    store = SqlStore(url, Keyring(bytes(range(32))))
+    with pytest.raises(StoreUnavailable, match="cannot reach the database"), store.unit_of_work():
+        pass
+    with pytest.raises(exc.OperationalError):  # the driver's error, as SQLAlchemy raises it
+        DriverConnection(store.engine)

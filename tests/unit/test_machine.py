@@ -242,3 +242,15 @@ def test_open_rejects_bad_input(engine: Engine, officer: Actor) -> None:
     dossier = _birth(engine, officer)
     with pytest.raises(NaiveDatetime, match="has no timezone"):
         engine.fire(dossier, "withdraw", actor=officer, at=dt.datetime(2026, 3, 2, 10, 0))
+
+
+def test_a_copy_equals_its_dossier_and_changes_apart(engine: Engine, officer: Actor) -> None:
+    dossier = _birth(engine, officer, documents=PAPERS)
+    engine.fire(dossier, "accept", actor=officer)
+    dossier.applicant_id, dossier.version = "001099012345", 3
+    twin = dossier.copy()
+    assert _snapshot(twin) == _snapshot(dossier)  # every field, applicant_id and version too
+    assert twin.history is not dossier.history
+    engine.fire(twin, "hand_over", actor=officer)
+    assert len(twin.history) == len(dossier.history) + 1
+    assert dossier.state == "accepted" and twin.state == "registration"
