@@ -10,10 +10,12 @@ import sys
 import textwrap
 
 import pytest
+from sqlalchemy import exc
 from typer.testing import CliRunner
 
 from adapters.cli import app
 from adapters.store.pii import Keyring
+from adapters.store.prepared import DriverConnection
 from adapters.store.store import SqlStore
 from workflow.errors import DossierNotFound, StoreUnavailable
 
@@ -100,6 +102,11 @@ def test_a_database_that_is_down_gives_a_clear_error(url: str) -> None:
     message = str(caught.value)
     assert "cannot reach the database" in message or "failed" in message
     assert "LIENTHONG_DATABASE_URL" in message or "database at" in message
+    # a unit of work, whose transaction runs on the driver, says the same
+    with pytest.raises(StoreUnavailable, match="cannot reach the database"), store.unit_of_work():
+        pass
+    with pytest.raises(exc.OperationalError):  # the driver's error, as SQLAlchemy raises it
+        DriverConnection(store.engine)
 
 
 def test_the_cli_reports_a_down_database_without_a_traceback(tmp_path: object) -> None:

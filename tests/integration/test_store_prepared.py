@@ -17,7 +17,7 @@ from adapters.store.pii import Keyring
 from adapters.store.prepared import DriverConnection, Prepared
 from adapters.store.store import SqlStore
 from tests.conftest import VN
-from workflow.errors import ConcurrentUpdate, StoreUnavailable
+from workflow.errors import ConcurrentUpdate
 
 AT = dt.datetime(2026, 3, 2, 9, 15, 30, 123456, tzinfo=VN)
 
@@ -234,18 +234,3 @@ def test_a_connection_closed_mid_transaction_keeps_nothing(sql: SqlStore) -> Non
     driver.close()  # no commit: the pool rolls it back
     with sql.engine.connect() as connection:
         assert connection.execute(select(t.dossiers.c.code)).all() == []
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "postgresql+psycopg://postgres@127.0.0.1:1/nothing",
-        "sqlite:////nonexistent-dir-for-lienthong/x/../../proc/self/cannot.sqlite3",
-    ],
-)
-def test_a_unit_of_work_on_a_database_that_is_down_is_store_unavailable(url: str) -> None:
-    store = SqlStore(url, Keyring(bytes(range(32))))
-    with pytest.raises(StoreUnavailable, match="cannot reach the database"), store.unit_of_work():
-        pass
-    with pytest.raises(exc.OperationalError):  # the driver's error, as SQLAlchemy raises it
-        DriverConnection(store.engine)
