@@ -223,8 +223,7 @@ class DriverConnection:
     and rolled back on the driver: ``begin`` (SQLite's ``BEGIN IMMEDIATE``) when given; on
     PostgreSQL the driver begins one at the first statement by itself. On SQLite pysqlite's own
     transaction handling is off, so without ``begin`` every statement commits on its own (reads:
-    no lock). :meth:`close` hands it back to
-    the pool, which rolls back whatever is left.
+    no lock). :meth:`close` hands it back to the pool, which rolls back whatever is left.
 
     Errors are SQLAlchemy's, as from ``Connection``: a driver error while connecting, committing
     or rolling back is raised as ``exc.DBAPIError``'s subclass, and a connection the dialect

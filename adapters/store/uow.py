@@ -29,8 +29,7 @@ from workflow.errors import ConcurrentUpdate, DossierNotFound, StoreError
 from workflow.messages import Outgoing
 from workflow.ports import DossierRepository, Outbox, Submissions, UnitOfWork, dossier_code
 
-# built once: SQLAlchemy then only looks the compiled form up in its cache (Prepared: compiled
-# once per dialect, run on the driver's cursor)
+# built once, compiled once per dialect, run on the driver's cursor (Prepared)
 _DOSSIER = Prepared(select(t.dossiers).where(t.dossiers.c.code == bindparam("code")))
 _DOSSIER_COLUMNS = _DOSSIER.columns()
 _VERSION = Prepared(select(t.dossiers.c.version).where(t.dossiers.c.code == bindparam("code")))
