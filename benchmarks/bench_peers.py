@@ -18,10 +18,10 @@ the workflow from its JSON (``BpmnWorkflowSerializer``), runs the task and saves
 back, as its users do; ``transitions`` reads the state row, fires and writes it back. Before
 each side's timed round the file's write-ahead log is checkpointed and emptied (not timed), so
 that no side pays for copying back the pages the side before it wrote. Two more sides are for
-information only: lienthong on a second store whose SLA board indexes were
-dropped (the difference is what keeping every open dossier on the board costs per step), and
-the statements lienthong's store sent the driver, recorded once and replayed on a bare
-``sqlite3`` connection into a fresh store (SQLite's own share of a step).
+information only: lienthong on a second store whose SLA board indexes were dropped (the
+difference is what keeping every open dossier on the board costs per step), and the statements
+lienthong's store sent the driver, recorded once and replayed on a bare ``sqlite3`` connection
+into a fresh store (SQLite's own share of a step).
 
     python -m benchmarks.bench_peers [--dossiers N] [--persisted P] [--repeat R]
         [--footprint-ours M] [--footprint-spiff S]

@@ -120,11 +120,11 @@ class Prepared:
                 or any(b.expanding or b.literal_execute for b in compiled.binds.values())
             ):
                 raise ValueError(f"not a plain statement, execute it instead: {compiled.string}")
-            processors = []
+            processors: dict[str, Callable[[Any], Any]] = {}
             for name, bind in compiled.binds.items():
                 process = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if process is not None:
-                    processors.append((name, process))
+                    processors[name] = process
             fixed = {n: b.effective_value for n, b in compiled.binds.items() if not b.required}
             results = tuple(  # the columns a SELECT or a RETURNING reads (none for text)
                 c.type.dialect_impl(dialect).result_processor(dialect, None)
@@ -132,13 +132,13 @@ class Prepared:
             )
             form = self._forms[key] = _Form(
                 compiled.string,
-                tuple(processors),
+                tuple(processors.items()),
                 fixed,
                 tuple(name for name in compiled.binds if name not in fixed),
                 results if any(p is not None for p in results) else None,
                 None
                 if not compiled.positional
-                else tuple((n, dict(processors).get(n)) for n in compiled.positiontup),
+                else tuple((n, processors.get(n)) for n in compiled.positiontup),
             )
         return form
 
@@ -208,14 +208,22 @@ def _raise(
     broken = dialect.is_disconnect(error, dbapi_connection, cursor)
     if broken:
         connection.invalidate(error)
-    raise exc.DBAPIError.instance(
+    raise _wrapped(dialect, sql, params, error, broken=broken) from error
+
+
+def _wrapped(
+    dialect: Dialect, sql: str | None, params: Any, error: Any, *, broken: bool
+) -> exc.DBAPIError:
+    """The SQLAlchemy exception for a driver error (``IntegrityError``, ``OperationalError``...)."""
+    wrapped: exc.DBAPIError = exc.DBAPIError.instance(
         sql,
         params,
         error,
         dialect.loaded_dbapi.Error,
         connection_invalidated=broken,
         dialect=dialect,
-    ) from error
+    )
+    return wrapped
 
 
 class DriverConnection:
@@ -238,14 +246,7 @@ class DriverConnection:
             self.connection: PoolProxiedConnection = engine.raw_connection()
         except self.dialect.loaded_dbapi.Error as error:
             broken = self.dialect.is_disconnect(error, None, None)
-            raise exc.DBAPIError.instance(
-                None,
-                None,
-                error,
-                self.dialect.loaded_dbapi.Error,
-                connection_invalidated=broken,
-                dialect=self.dialect,
-            ) from error
+            raise _wrapped(self.dialect, None, None, error, broken=broken) from error
         if self.dialect.name == "sqlite":  # see database._sqlite_pragmas: we emit BEGIN
             self.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
         if begin is not None:

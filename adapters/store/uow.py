@@ -295,12 +295,10 @@ class SqlUnitOfWork(UnitOfWork):
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        try:
-            self.rollback()
-        finally:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        self._clear()
+        if self._connection is not None:
+            self._connection.close()  # the pool rolls back whatever was not committed
+            self._connection = None
 
     def protect(self, identity: str | None) -> tuple[str | None, str | None]:
         """(pseudonym, token) of an identity number, or (None, None)."""
@@ -347,9 +345,7 @@ class SqlUnitOfWork(UnitOfWork):
             if self.cache is not None:
                 snapshot = Snapshot.of(version, tracked.dossier, row, head, tracked.applicant)
                 self.cache.put(tracked.dossier.code, snapshot)
-        self.dossiers.tracked.clear()
-        self.outbox.staged.clear()
-        self.submissions.staged.clear()
+        self._clear()
 
     def _forget(self) -> None:
         """Drop this unit's dossiers from the cache: after a failure, read them afresh."""
@@ -392,6 +388,10 @@ class SqlUnitOfWork(UnitOfWork):
         if self._connection is not None:
             with translated(self.engine.url):
                 self._connection.rollback()
+        self._clear()
+
+    def _clear(self) -> None:
+        """Forget what this unit tracked and staged."""
         self.dossiers.tracked.clear()
         self.outbox.staged.clear()
         self.submissions.staged.clear()
