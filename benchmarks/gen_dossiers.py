@@ -26,6 +26,7 @@ from sqlalchemy import Engine, insert
 
 from adapters.store import tables as t
 from adapters.store.database import make_engine, upgrade
+from adapters.store.records import lane
 from benchmarks.args import count
 
 NOW = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # Monday 10:00 in Hanoi
@@ -85,6 +86,7 @@ def _row(index: int, rng: random.Random, now: dt.datetime, closed: bool) -> dict
         "state": state,
         "status": status,
         "closed": closed,
+        "lane": lane(status, closed=closed),
         "agency": agency,
         "step": rng.choice(STEPS[procedure]) if due is not None else None,
         "step_started_at": None if step_due is None else step_due - dt.timedelta(days=1),

@@ -18,6 +18,7 @@ Every error a caller can meet names what was wrong and what to do about it. The 
     ├── StoreError               the store could not do what was asked; nothing was written
     │   ├── DossierNotFound      no dossier with that code
     │   ├── ConcurrentUpdate     another writer changed the dossier first: reload and retry
+    │   │   └── StaleCopy        a kept copy of the dossier was not the latest: run again
     │   ├── CatalogueMismatch    a stored procedure version differs from its file
     │   └── StoreUnavailable     the database cannot be reached or refused the connection
     └── TransitionError          a trigger could not be applied; the dossier is left unchanged
@@ -116,6 +117,12 @@ class DossierNotFound(StoreError):
 
 class ConcurrentUpdate(StoreError):
     """Another writer changed the dossier since it was read. Reload it and try again."""
+
+
+class StaleCopy(ConcurrentUpdate):
+    """The work ran on a copy of a dossier that a store kept from an earlier unit of work
+    (``get(code, latest=False)``), and another writer had saved the dossier since; nothing was
+    written. Run the work again: the next read is of the stored dossier."""
 
 
 class CatalogueMismatch(StoreError):

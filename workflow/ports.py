@@ -34,11 +34,17 @@ class DossierRepository(abc.ABC):
         """Stage a new dossier; it is written when the unit of work commits."""
 
     @abc.abstractmethod
-    def get(self, code: str) -> Dossier:
+    def get(self, code: str, *, latest: bool = True) -> Dossier:
         """The dossier with ``code`` as last committed; raises ``DossierNotFound``.
 
         The unit of work tracks it: changes made to it are saved on commit, provided nobody
         saved it meanwhile (otherwise ``ConcurrentUpdate``).
+
+        ``latest=False`` lets a store hand out a copy it kept from an earlier unit of work
+        without first asking whether it is still the latest. The unit of work confirms it
+        later: by the version check of its save, or, if the work raises instead, by reading
+        the version then. A copy that was not the latest raises ``StaleCopy`` (nothing is
+        written, whatever the work raised on it): run the work again.
         """
 
 

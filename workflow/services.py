@@ -15,7 +15,7 @@ from workflow.calendar import require_aware
 from workflow.definition import Channel
 from workflow.dossier import Actor, ControlEvent, Dossier
 from workflow.engine import Engine
-from workflow.errors import ConcurrentUpdate, IdempotencyConflict, InvalidDossier
+from workflow.errors import ConcurrentUpdate, IdempotencyConflict, InvalidDossier, StaleCopy
 from workflow.messages import messages_for
 from workflow.ports import UnitOfWork
 
@@ -131,9 +131,27 @@ def act(
     """Load the dossier, fire the trigger, save the dossier and its new control-sheet row.
 
     ``check``, if given, sees the loaded dossier first and may refuse by raising (an entry
-    point's rule of who may act on it): nothing is then written."""
+    point's rule of who may act on it): nothing is then written.
+
+    The dossier may be a copy the store kept from an earlier unit of work, not yet confirmed
+    as the latest (a read less per action); if it was not, the store says so (``StaleCopy``)
+    before anything is written or refused, and the action runs once more on the stored one."""
+    try:
+        return _act(command, uow, engine, check, latest=command.expected_version is not None)
+    except StaleCopy:
+        return _act(command, uow, engine, check, latest=True)
+
+
+def _act(
+    command: Act,
+    uow: UnitOfWork,
+    engine: Engine,
+    check: Callable[[Dossier], None] | None,
+    *,
+    latest: bool,
+) -> tuple[Dossier, ControlEvent]:
     with uow:
-        dossier = uow.dossiers.get(command.code)
+        dossier = uow.dossiers.get(command.code, latest=latest)
         if check is not None:
             check(dossier)
         if command.expected_version is not None and dossier.version != command.expected_version:

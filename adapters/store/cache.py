@@ -5,8 +5,14 @@ sheet each time is most of an action's cost, yet every save bumps the dossier's 
 the repository keeps what it last read or saved, with that version, and on the next read asks
 the database for the version only: if it is unchanged, the row and control sheet are exactly
 what was cached (every write goes through a unit of work, which bumps the version), and the
-cached copy is used; otherwise the dossier is read in full. The cache never answers without
-that check, and the save's ``WHERE version = ...`` still guards against a writer in between.
+cached copy is used; otherwise the dossier is read in full.
+
+An action (``services.act``) skips even that read (``get(code, latest=False)``): the save's
+``UPDATE ... WHERE version = <cached version>`` is the check. It matches nothing if another
+process saved the dossier since, and if the action fails instead, the unit of work reads the
+version then; either way a stale copy raises ``StaleCopy`` before anything is written, and the
+action runs again on the stored dossier. One process alone never meets a stale copy: every
+save of its own updates the cache.
 """
 
 from __future__ import annotations

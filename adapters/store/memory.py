@@ -40,7 +40,7 @@ class MemoryRepository(DossierRepository):
     def add(self, dossier: Dossier) -> None:
         self.seen[dossier.code] = (dossier, 0)
 
-    def get(self, code: str) -> Dossier:
+    def get(self, code: str, *, latest: bool = True) -> Dossier:  # every read is the latest
         if code in self.seen:
             return self.seen[code][0]
         with self._store.lock:

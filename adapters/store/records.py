@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from adapters.store.pii import Keyring
+from adapters.store.tables import CLOSED, PAUSED, RUNNING
 from workflow.definition import Channel, NationalStatus
 from workflow.dossier import ControlEvent, Dossier
 from workflow.sla import pause_spans
@@ -117,6 +118,16 @@ def pauses_of(history: list[ControlEvent]) -> list[list[str | None]]:
     ]
 
 
+def lane(status: NationalStatus | int, *, closed: bool) -> int:
+    """The dossier's lane (``tables.RUNNING``, ``PAUSED`` or ``CLOSED``)."""
+    if closed:
+        return CLOSED
+    return PAUSED if status in _PAUSING else RUNNING
+
+
+_PAUSING = frozenset({NationalStatus.SUPPLEMENT_REQUESTED, NationalStatus.FEE_REQUESTED})
+
+
 def dossier_row(
     dossier: Dossier, head: str, applicant: tuple[str | None, str | None]
 ) -> dict[str, Any]:
@@ -128,6 +139,7 @@ def dossier_row(
         "state": dossier.state,
         "status": int(dossier.status),
         "closed": dossier.closed,
+        "lane": lane(dossier.status, closed=dossier.closed),
         "agency": dossier.agency,
         "step": dossier.step,
         "channel": dossier.channel.value,

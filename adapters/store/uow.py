@@ -25,7 +25,12 @@ from adapters.store.prepared import DriverConnection, Prepared
 from adapters.store.records import dossier_row, event_rows, genesis, to_dossier
 from workflow.definition import NationalStatus
 from workflow.dossier import ControlEvent, Dossier
-from workflow.errors import ConcurrentUpdate, DossierNotFound, StoreError
+from workflow.errors import (
+    ConcurrentUpdate,
+    DossierNotFound,
+    StaleCopy,
+    StoreError,
+)
 from workflow.messages import Outgoing
 from workflow.ports import DossierRepository, Outbox, Submissions, UnitOfWork, dossier_code
 
@@ -86,6 +91,7 @@ class _Tracked:
     row: dict[str, Any] | None
     applicant: tuple[str | None, str | None]
     identity: str | None
+    confirmed: bool = True  # False: a cached copy not yet known to be the latest
 
 
 class SqlDossierRepository(DossierRepository):
@@ -101,20 +107,21 @@ class SqlDossierRepository(DossierRepository):
             dossier, 0, 0, genesis(dossier.code), None, applicant, dossier.applicant_id
         )
 
-    def get(self, code: str) -> Dossier:
+    def get(self, code: str, *, latest: bool = True) -> Dossier:
         if code in self.tracked:
             return self.tracked[code].dossier
         try:
-            return self._read(code)
+            return self._read(code, latest or self._uow.read_only)
         except (exc.OperationalError, exc.InterfaceError) as error:
             raise translation(error, self._uow.engine.url) from error
 
-    def _read(self, code: str) -> Dossier:
+    def _read(self, code: str, latest: bool) -> Dossier:
         connection = self._uow.connection
         cache = self._uow.cache
         cached = cache.get(code) if cache is not None else None
         if cache is not None and cached is not None:
-            version = _VERSION.scalar(connection, {"code": code})
+            # not latest: the save's version check (or SqlUnitOfWork._confirm) confirms it
+            version = _VERSION.scalar(connection, {"code": code}) if latest else cached.version
             if version == cached.version:  # nothing was saved since: the copy is what is stored
                 cache.count(hit=True)
                 dossier = cached.fresh()
@@ -126,6 +133,7 @@ class SqlDossierRepository(DossierRepository):
                     cached.row,
                     cached.applicant,
                     dossier.applicant_id,
+                    confirmed=latest,
                 )
                 return dossier
             cache.count(hit=False)
@@ -295,10 +303,36 @@ class SqlUnitOfWork(UnitOfWork):
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self._clear()
-        if self._connection is not None:
-            self._connection.close()  # the pool rolls back whatever was not committed
-            self._connection = None
+        try:
+            if error is not None and not isinstance(error, StoreError):  # the work's own
+                self._confirm(error)
+        finally:
+            self._clear()
+            if self._connection is not None:
+                self._connection.close()  # the pool rolls back whatever was not committed
+                self._connection = None
+
+    def _confirm(self, error: BaseException) -> None:
+        """The work failed with ``error``: raise ``StaleCopy`` instead if it ran on a kept copy
+        of a dossier that another writer had saved since (``get(code, latest=False)``), whose
+        failure may then be wrong."""
+        unconfirmed = [t for t in self.dossiers.tracked.values() if not t.confirmed]
+        if not unconfirmed or self._connection is None:
+            return
+        for tracked in unconfirmed:
+            code = tracked.dossier.code
+            try:
+                version = _VERSION.scalar(self._connection, {"code": code})
+            except (exc.OperationalError, exc.InterfaceError) as failure:
+                raise translation(failure, self.engine.url) from error
+            if version != tracked.version:
+                if self.cache is not None:
+                    self.cache.count(hit=False)
+                    self.cache.drop(code)
+                raise StaleCopy(
+                    f"the kept copy of dossier {code} (version {tracked.version}) was not the "
+                    f"latest ({version}), so what the work raised may be wrong: run it again"
+                ) from error
 
     def protect(self, identity: str | None) -> tuple[str | None, str | None]:
         """(pseudonym, token) of an identity number, or (None, None)."""
@@ -308,8 +342,10 @@ class SqlUnitOfWork(UnitOfWork):
 
     def next_code(self, agency: str, day: dt.date) -> str:
         statement = _next_number(self.connection.dialect.name)
-        with translated(self.engine.url):
+        try:
             number = statement.scalar(self.connection, {"agency": agency, "day": day})
+        except (exc.OperationalError, exc.InterfaceError) as error:
+            raise translation(error, self.engine.url) from error
         return dossier_code(agency, day, number)
 
     def commit(self) -> None:
@@ -317,7 +353,7 @@ class SqlUnitOfWork(UnitOfWork):
             raise StoreError("a read-only unit of work cannot commit; use unit_of_work()")
         connection = self.connection
         saved: list[tuple[_Tracked, str, dict[str, Any]]] = []
-        with translated(self.engine.url):
+        try:  # translation(): a ``with translated(...)`` costs a microsecond every time
             try:
                 for tracked in self.dossiers.tracked.values():
                     written = self._save(connection, tracked)
@@ -339,6 +375,8 @@ class SqlUnitOfWork(UnitOfWork):
                 self._forget()
                 raise
             connection.commit()
+        except (exc.OperationalError, exc.InterfaceError) as error:
+            raise translation(error, self.engine.url) from error
         for tracked, head, row in saved:  # only now: a failed commit changes nothing in memory
             version = tracked.version + 1
             tracked.dossier.version = version
@@ -376,10 +414,18 @@ class SqlUnitOfWork(UnitOfWork):
                 connection, {"b_code": dossier.code, "b_version": tracked.version, **values}
             )
             if done.rowcount != 1:
+                if not tracked.confirmed:
+                    if self.cache is not None:
+                        self.cache.count(hit=False)
+                    raise StaleCopy(
+                        f"the kept copy of dossier {dossier.code} (version {tracked.version}) "
+                        "was not the latest; nothing was written: run the work again"
+                    )
                 raise ConcurrentUpdate(
                     f"dossier {dossier.code} was changed by another writer since it was read "
                     f"(version {tracked.version}); nothing was written: reload it and try again"
                 )
+            tracked.confirmed = True  # the version matched: the copy was the latest
         if new_rows:
             _INSERT_EVENTS.execute(connection, _one_or_many(new_rows))
         return head, row

@@ -24,6 +24,7 @@ from adapters.store.queries import (
     plan,
     window,
 )
+from adapters.store.records import lane
 from adapters.store.store import SqlStore
 from benchmarks import bench_sla_queries
 from benchmarks.bench_sla_queries import full_scans, indexes_used
@@ -61,6 +62,7 @@ def _row(code: str) -> dict[str, Any]:
         "state": "closed" if closed else "processing",
         "status": status,
         "closed": closed,
+        "lane": lane(status, closed=closed),
         "agency": agency,
         "step": f"step-{code}",
         "channel": "online",
@@ -152,6 +154,7 @@ RUNNING_INDEXES = {  # every partial index on running clocks (the SLA board's am
     "ix_dossiers_running_agency_due",
     "ix_dossiers_running_board",
     "ix_dossiers_running_unapologised_due",
+    "ix_dossiers_running_step_due",
 }
 
 

@@ -8,11 +8,13 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text, update
 
 from adapters.store import tables as t
+from adapters.store.database import alembic_config
 from adapters.store.dossier_queries import last_activity
 from adapters.store.history_queries import load_history
 from adapters.store.sla_board import sla_board
@@ -22,7 +24,7 @@ from tests.conftest import VN, FixedClock
 from workflow.catalogue import Catalogue
 from workflow.dossier import Actor
 from workflow.engine import Engine
-from workflow.errors import CatalogueMismatch, ConcurrentUpdate
+from workflow.errors import CatalogueMismatch, ConcurrentUpdate, StaleCopy, TriggerNotAllowed
 from workflow.services import Act, Submit, act, retrying, submit
 
 LINKED = "2.000986"
@@ -232,6 +234,55 @@ def test_a_cached_dossier_is_read_again_once_another_process_saved_it(
     assert sql.verify().broken is None
 
 
+def test_an_action_on_a_stale_kept_copy_runs_again_on_the_stored_dossier(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    """An action trusts the kept copy without reading the version first; its save's version
+    check finds that another process saved the dossier since, and it runs again."""
+    code = _new(sql, engine, officer)
+    other = SqlStore(sql.url, sql.keyring, engine=sql.engine)  # another process: its own cache
+    act(Act(code, "accept", officer), sql.unit_of_work(), engine)  # kept here at version 2
+    for trigger in ("hand_over", "hand_over"):
+        act(Act(code, trigger, officer), other.unit_of_work(), engine)  # version 4, elsewhere
+    with sql.unit_of_work() as uow:  # the unit of work itself: the copy is not the latest
+        kept = uow.dossiers.get(code, latest=False)
+        assert kept.version == 2
+        engine.fire(kept, "hand_over", actor=officer)
+        with pytest.raises(StaleCopy, match="not the latest"):
+            uow.commit()
+    assert sql.cache.get(code) is None  # dropped: the next read is of the stored dossier
+    dossier, _ = act(Act(code, "hand_over", officer), sql.unit_of_work(), engine)
+    assert dossier.version == 5 and dossier.state == "health_insurance"
+    assert [e.trigger for e in dossier.history][-3:] == ["hand_over"] * 3
+    assert sql.verify().broken is None
+
+
+def test_a_refusal_on_a_stale_kept_copy_is_decided_again_on_the_stored_dossier(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    """What a stale copy refuses may be allowed by now, and the other way round: the failure is
+    confirmed against the stored version before it is reported."""
+    code = _new(sql, engine, officer)
+    other = SqlStore(sql.url, sql.keyring, engine=sql.engine)
+    with sql.unit_of_work() as uow:
+        uow.dossiers.get(code)  # kept here at version 1, submitted
+    act(Act(code, "accept", officer), other.unit_of_work(), engine)  # accepted elsewhere
+    # refused on the kept copy (not accepted yet), allowed on the stored dossier
+    dossier, _ = act(Act(code, "hand_over", officer), sql.unit_of_work(), engine)
+    assert dossier.state == "birth_registration" and dossier.version == 3
+    # allowed on the kept copy, refused on the stored dossier (finished elsewhere)
+    for trigger in ("hand_over", "hand_over"):
+        act(Act(code, trigger, officer), other.unit_of_work(), engine)
+    act(Act(code, "finish", officer, payload={"result": "KQ-1"}), other.unit_of_work(), engine)
+    with pytest.raises(TriggerNotAllowed):
+        act(Act(code, "hand_over", officer), sql.unit_of_work(), engine)
+    with sql.unit_of_work() as uow:
+        stored = uow.dossiers.get(code)
+    assert stored.state == "finished" and stored.version == 6
+    assert sql.cache.misses >= 2
+    assert sql.verify().broken is None
+
+
 def test_a_failed_save_leaves_nothing_in_the_cache(
     sql: SqlStore, engine: Engine, officer: Actor
 ) -> None:
@@ -307,3 +358,51 @@ def test_reads_take_no_write_lock(sql: SqlStore, engine: Engine, officer: Actor)
         assert {name: read() for name, read in reads.items()} == before
         writer.rollback()
     assert before["count"] == 1 and before["audit"] == 1 and before["history"] == 1
+
+
+def test_the_lane_migration_fills_in_every_stored_dossier_and_can_be_undone(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    """Revision 0008: each stored dossier's lane from its status and ``closed``; the board's
+    indexes select on the lane afterwards, and on status and ``closed`` again once undone."""
+    running, paused, closed = (_new(sql, engine, officer) for _ in range(3))
+    with sql.engine.begin() as connection:
+        connection.execute(update(t.dossiers).where(t.dossiers.c.code == paused).values(status=5))
+        connection.execute(
+            update(t.dossiers).where(t.dossiers.c.code == closed).values(status=10, closed=True)
+        )
+    config = alembic_config(sql.engine)
+    command.downgrade(config, "0007")
+    assert "lane" not in _board_predicates(sql)
+    command.upgrade(config, "head")
+    with sql.engine.connect() as connection:
+        lanes = dict(connection.execute(select(t.dossiers.c.code, t.dossiers.c.lane)).all())
+    assert lanes == {running: t.RUNNING, paused: t.PAUSED, closed: t.CLOSED}
+    predicates = _board_predicates(sql)
+    assert "lane = 0" in predicates and "lane = 1" in predicates and "status" not in predicates
+    act(Act(running, "accept", officer), sql.unit_of_work(), engine)  # the store writes it
+    with sql.engine.connect() as connection:
+        assert (
+            connection.execute(
+                select(t.dossiers.c.lane).where(t.dossiers.c.code == running)
+            ).scalar_one()
+            == t.RUNNING
+        )
+
+
+def _board_predicates(sql: SqlStore) -> str:
+    """The definitions of the running and paused indexes on ``dossiers``, lower case."""
+    with sql.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            found = connection.execute(
+                text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name LIKE :n"),
+                {"n": "ix_dossiers_%"},
+            )
+        else:
+            found = connection.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname LIKE :n"),
+                {"n": "ix_dossiers_%"},
+            )
+        kept = [d for d in found.scalars() if d and ("running" in d or "paused" in d)]
+    assert len(kept) == 6, kept
+    return " ".join(kept).lower().replace("(", "").replace(")", "")
