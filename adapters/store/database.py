@@ -57,8 +57,19 @@ def make_engine(url: str, **options: Any) -> Engine:
     return create_engine(parsed, pool_recycle=1800, **options)
 
 
-#: set on every SQLite connection: write-ahead log, fsync at checkpoints only, foreign keys
-SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON")
+#: set on every SQLite connection: write-ahead log, fsync at checkpoints only, foreign keys, and
+#: a checkpoint every 10,000 log pages (40 MiB) rather than SQLite's 1,000. A checkpoint copies
+#: each page of the log back into the database once, however often it was written, and syncs the
+#: file: an action rewrites the same few index pages, so one checkpoint in ten copies almost as
+#: many pages as each did, and nine syncs in ten are saved (a persisted step of the peer
+#: benchmark took 8% to 23% less time in three interleaved pairs of runs). The log file stays at
+#: that size; reopening after a crash replays at most those 40 MiB.
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "foreign_keys=ON",
+    "wal_autocheckpoint=10000",
+)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
