@@ -25,12 +25,7 @@ from adapters.store.prepared import DriverConnection, Prepared
 from adapters.store.records import dossier_row, event_rows, genesis, to_dossier
 from workflow.definition import NationalStatus
 from workflow.dossier import ControlEvent, Dossier
-from workflow.errors import (
-    ConcurrentUpdate,
-    DossierNotFound,
-    StaleCopy,
-    StoreError,
-)
+from workflow.errors import ConcurrentUpdate, DossierNotFound, StaleCopy, StoreError
 from workflow.messages import Outgoing
 from workflow.ports import DossierRepository, Outbox, Submissions, UnitOfWork, dossier_code
 
@@ -324,7 +319,7 @@ class SqlUnitOfWork(UnitOfWork):
             try:
                 version = _VERSION.scalar(self._connection, {"code": code})
             except (exc.OperationalError, exc.InterfaceError) as failure:
-                raise translation(failure, self.engine.url) from error
+                raise translation(failure, self.engine.url) from failure
             if version != tracked.version:
                 if self.cache is not None:
                     self.cache.count(hit=False)
