@@ -61,9 +61,9 @@ def make_engine(url: str, **options: Any) -> Engine:
 #: a checkpoint every 10,000 log pages (40 MiB) rather than SQLite's 1,000. A checkpoint copies
 #: each page of the log back into the database once, however often it was written, and syncs the
 #: file: an action rewrites the same few index pages, so one checkpoint in ten copies almost as
-#: many pages as each did, and nine syncs in ten are saved (a persisted step of the peer
-#: benchmark took 8% to 23% less time in three interleaved pairs of runs). The log file stays at
-#: that size; reopening after a crash replays at most those 40 MiB.
+#: many pages as each did, and most syncs are saved (83 to 14 over 330 dossiers of the peer
+#: benchmark, whose persisted step took 8% to 23% less time in three interleaved pairs of runs).
+#: The log file stays at that size; reopening after a crash replays at most those 40 MiB.
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "synchronous=NORMAL",
