@@ -57,8 +57,9 @@ class Instant(TypeDecorator[dt.datetime]):
     def bind_processor(self, dialect: Dialect) -> Callable[[dt.datetime | None], Any] | None:
         """:meth:`process_bind_param` then the column type's own processor, as SQLAlchemy
         composes them, except on SQLite with the default storage format: there one call gives
-        the same text (``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC) in a fifth of the time, and every
-        saved dossier binds several instants (tests compare the two on arbitrary instants)."""
+        the same text (``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC) in two thirds of the time (1.8
+        against 2.7 µs), and every saved dossier binds several instants (tests compare the two
+        on arbitrary instants)."""
         impl = self.impl_instance.dialect_impl(dialect)
         if dialect.name != "sqlite" or getattr(impl, "_storage_format", None) != _SQLITE_DATETIME:
             return super().bind_processor(dialect)

@@ -311,10 +311,11 @@ class SqlUnitOfWork(UnitOfWork):
         """The work failed with ``error``: raise ``StaleCopy`` instead if it ran on a kept copy
         of a dossier that another writer had saved since (``get(code, latest=False)``), whose
         failure may then be wrong."""
-        unconfirmed = [t for t in self.dossiers.tracked.values() if not t.confirmed]
-        if not unconfirmed or self._connection is None:
+        if self._connection is None:
             return
-        for tracked in unconfirmed:
+        for tracked in self.dossiers.tracked.values():
+            if tracked.confirmed:
+                continue
             code = tracked.dossier.code
             try:
                 version = _VERSION.scalar(self._connection, {"code": code})

@@ -2,7 +2,7 @@
 board's partial indexes instead of ``status`` and ``closed``.
 
 SQLite rewrites a partial index's entry whenever a column its predicate reads is updated; the
-status changes at almost every step, so every step rewrote six unchanged board entries. The
+status changes at almost every step, so a step rewrote up to six unchanged board entries. The
 lane changes only when a clock stops, starts again or a dossier closes.
 
 Revision ID: 0008
