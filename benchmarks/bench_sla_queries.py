@@ -62,8 +62,7 @@ from procedures.calendar_file import load_calendar
 TARGET_MS = 50.0
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SLA_INDEXES = (
-    "ix_dossiers_open_due",
-    "ix_dossiers_open_agency_due",
+    "ix_dossiers_open_agency",
     "ix_dossiers_running_due",
     "ix_dossiers_running_agency_due",
 )

@@ -77,6 +77,13 @@ def messages_for(dossier: Dossier, event: ControlEvent, reception: str) -> list[
     """The messages a control-sheet row calls for: a hand-over (or, from the last step, the
     result) when the dossier changed agency; a supplement request to the reception agency when
     another agency asked for one. The body names the change, never the applicant."""
+    if event.is_handover:
+        service = Service.RESULT if event.trigger == "finish" else Service.HANDOVER
+        target = event.to_agency
+    elif event.trigger == "request_supplement" and event.agency != reception:
+        service, target = Service.SUPPLEMENT_REQUEST, reception
+    else:
+        return []  # most steps: nothing to send
     body = {
         "seq": event.seq,
         "trigger": event.trigger,
@@ -85,13 +92,6 @@ def messages_for(dossier: Dossier, event: ControlEvent, reception: str) -> list[
         "status": int(event.status),
         "note": event.note,
     }
-    if event.is_handover:
-        service = Service.RESULT if event.trigger == "finish" else Service.HANDOVER
-        target = event.to_agency
-    elif event.trigger == "request_supplement" and event.agency != reception:
-        service, target = Service.SUPPLEMENT_REQUEST, reception
-    else:
-        return []
     return [
         Outgoing(
             message_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{dossier.code}/{event.seq}").hex,

@@ -5,14 +5,16 @@ neither a supplement nor a fee (statuses 5 and 6 stop the clock). Every query re
 index of ``dossiers``:
 
 - ``ix_dossiers_running_due`` (due_at) and ``ix_dossiers_running_agency_due`` (agency, due_at),
-  WHERE :data:`~adapters.store.tables.RUNNING_WHERE`: pages in due order and counts of a due
-  window are index range scans that never read the table for counting;
-- ``ix_dossiers_open_agency_due`` (agency, due_at) WHERE NOT closed: the agencies with open
-  dossiers (one index seek per agency) and their open counts.
+  WHERE :data:`~adapters.store.tables.RUNNING_DUE_WHERE` (running, with a due instant): pages in
+  due order and counts of a due window are index range scans that never read the table for
+  counting;
+- ``ix_dossiers_open_agency`` (agency) WHERE NOT closed: the agencies with open dossiers (one
+  index seek per agency) and their open counts.
 
 The predicates are written exactly as the indexes spell them (as SQL text, not as bound
 parameters): SQLite uses a partial index only when the query repeats its terms, and PostgreSQL
-cannot prove a partial index's predicate from the parameters of a generic plan.
+cannot prove a partial index's predicate from the parameters of a generic plan. The one term
+they leave out, ``due_at IS NOT NULL``, both prove from the window's comparison on ``due_at``.
 
 A page and its total are two statements; on PostgreSQL under READ COMMITTED they may see
 different snapshots (pass a connection inside a REPEATABLE READ transaction to avoid it).

@@ -88,7 +88,7 @@ def test_run_serves_the_api_on_the_embedded_store_with_demo_tokens(own_var: Path
 def test_db_upgrade_and_audit_verify(own_var: Path) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.stderr
-    assert "at revision 0008; 20 new procedure versions frozen" in result.stdout
+    assert "at revision 0009; 20 new procedure versions frozen" in result.stdout
 
     application = bootstrap(clock=FixedClock(dt.datetime(2026, 3, 2, 9, tzinfo=VN)))
     officer = Actor("officer", "000.00.71.H26")

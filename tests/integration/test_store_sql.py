@@ -17,6 +17,7 @@ from adapters.store import tables as t
 from adapters.store.database import alembic_config
 from adapters.store.dossier_queries import last_activity
 from adapters.store.history_queries import load_history
+from adapters.store.queries import overdue, per_agency
 from adapters.store.sla_board import sla_board
 from adapters.store.store import SqlStore
 from procedures.calendar_file import load_calendar
@@ -388,6 +389,65 @@ def test_the_lane_migration_fills_in_every_stored_dossier_and_can_be_undone(
             ).scalar_one()
             == t.RUNNING
         )
+
+
+def test_the_due_indexes_leave_out_dossiers_without_a_due_instant_and_can_be_undone(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    """Revision 0009: the due-ordered indexes hold only dossiers with a due instant, the open
+    dossiers' index holds the agency alone, and the unread one in due order is gone; undone,
+    the indexes of 0008 come back. The SLA queries answer the same either way."""
+    submitted, accepted = _new(sql, engine, officer), _new(sql, engine, officer)
+    act(Act(accepted, "accept", officer), sql.unit_of_work(), engine)
+    later = dt.datetime(2027, 3, 2, 9, 0, tzinfo=VN)  # long after the return date
+
+    def answers() -> tuple[object, ...]:
+        return (
+            [d.code for d in overdue(sql, later).rows],
+            [(a.agency, a.open, a.overdue) for a in per_agency(sql, later, later, with_open=True)],
+        )
+
+    assert answers() == ([accepted], [(officer.agency, 2, 1)])
+    definitions = _index_definitions(sql)
+    assert set(definitions) >= {"ix_dossiers_open_agency", "ix_dossiers_running_step_due"}
+    assert not {"ix_dossiers_open_due", "ix_dossiers_open_agency_due"} & set(definitions)
+    for name in DUE_INDEXES:
+        assert "due_at is not null" in definitions[name], definitions[name]
+    config = alembic_config(sql.engine)
+    command.downgrade(config, "0008")
+    undone = _index_definitions(sql)
+    assert {"ix_dossiers_open_due", "ix_dossiers_open_agency_due"} <= set(undone)
+    assert "ix_dossiers_open_agency" not in undone
+    assert not any("is not null" in undone[name] for name in DUE_INDEXES)
+    assert answers() == ([accepted], [(officer.agency, 2, 1)])
+    command.upgrade(config, "head")
+    assert _index_definitions(sql) == definitions
+    assert submitted not in answers()[0]
+
+
+DUE_INDEXES = (
+    "ix_dossiers_running_due",
+    "ix_dossiers_running_agency_due",
+    "ix_dossiers_running_step_due",
+    "ix_dossiers_running_unapologised_due",
+)
+
+
+def _index_definitions(sql: SqlStore) -> dict[str, str]:
+    """Each index on ``dossiers`` by name: its definition, lower case."""
+    with sql.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            found = connection.execute(
+                text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                    "AND tbl_name = 'dossiers' AND sql IS NOT NULL"
+                )
+            )
+        else:
+            found = connection.execute(
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'dossiers'")
+            )
+        return {name: definition.lower() for name, definition in found.all()}
 
 
 def _board_predicates(sql: SqlStore) -> str:
