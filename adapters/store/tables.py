@@ -92,7 +92,8 @@ clock stops, starts again or the dossier closes. Written by ``records.dossier_ro
 RUNNING_WHERE = "lane = 0"
 """Open dossiers whose SLA clock runs (lane :data:`RUNNING`).
 
-The predicate of the ``ix_dossiers_running_*`` indexes. Queries repeat it word for word
+The predicate of the ``ix_dossiers_running_*`` indexes (the due-ordered ones add the term of
+:data:`RUNNING_DUE_WHERE`, which queries need not repeat). Queries repeat it word for word
 (``adapters.store.queries``): SQLite uses a partial index only when the query's WHERE clause
 contains the index's terms, and PostgreSQL cannot prove a predicate from bound parameters."""
 
@@ -153,7 +154,7 @@ dossiers = Table(
     Column("assignee", String(128)),  # the officer who last acted at the current agency
     Column("head_hash", String(64), nullable=False),
     Column("version", Integer, nullable=False),
-    Index(  # the agencies with open dossiers, and how many each has (no due instant: see DUE)
+    Index(  # the agencies with open dossiers and how many each has: the agency alone (0009)
         "ix_dossiers_open_agency",
         "agency",
         postgresql_where=text("NOT closed"),
