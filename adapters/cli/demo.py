@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import logging
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,7 +37,9 @@ def seed_demo(app: App, plan: DemoPlan, *, force: bool = False) -> DemoSummary:
         TextColumn("{task.fields[dossiers]} dossiers"),
     )
     days_done = 0
+    stopped = False
     try:
+        logging.getLogger(POOL_LOGGER).addFilter(_not_interrupts)
         with Progress(*columns, console=out, transient=False) as progress:
             task = progress.add_task(f"from {plan.start}", total=plan.days, dossiers=0)
 
@@ -46,9 +50,28 @@ def seed_demo(app: App, plan: DemoPlan, *, force: bool = False) -> DemoSummary:
 
             summary = run_demo(app, plan, force=force, on_day=on_day)
     except KeyboardInterrupt:
-        raise interrupted(app, plan, days_done) from None
+        stopped = True  # handled below, once the interrupted work's frames are let go
+    finally:
+        logging.getLogger(POOL_LOGGER).removeFilter(_not_interrupts)
+    if stopped:
+        # Work the interrupt cut short can be left in reference cycles with its frames,
+        # holding a connection in a transaction (and SQLite's write lock) until the collector
+        # runs. Collect it now, so the connection goes back to the pool rolled back: without
+        # this, the queue's restore of unacknowledged messages at exit could wait the busy
+        # timeout (30 s) for the lock, in about one interrupt of three.
+        gc.collect()
+        raise interrupted(app, plan, days_done)
     print_summary(summary)
     return summary
+
+
+#: SQLAlchemy's pool logs an error, with its traceback, when an interrupt lands while it rolls
+#: back a connection coming back to it; the interrupt is the person's own, not an error
+POOL_LOGGER = "sqlalchemy.pool.impl.QueuePool"
+
+
+def _not_interrupts(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
 
 
 def interrupted(app: App, plan: DemoPlan, days_done: int) -> typer.Exit:
