@@ -299,7 +299,9 @@ class SqlUnitOfWork(UnitOfWork):
         trace: TracebackType | None,
     ) -> None:
         try:
-            if error is not None and not isinstance(error, StoreError):  # the work's own
+            # the work's own failure; not an interrupt or an exit, which must not become a
+            # StaleCopy that ``act`` would run again
+            if isinstance(error, Exception) and not isinstance(error, StoreError):
                 self._confirm(error)
         finally:
             self._clear()

@@ -284,6 +284,29 @@ def test_a_refusal_on_a_stale_kept_copy_is_decided_again_on_the_stored_dossier(
     assert sql.verify().broken is None
 
 
+def test_an_interrupt_on_a_stale_kept_copy_is_not_run_again(
+    sql: SqlStore, engine: Engine, officer: Actor
+) -> None:
+    """An interrupt is not the work's failure: it goes out as it came, without a version read
+    that would turn it into a ``StaleCopy`` and run the action again."""
+    code = _new(sql, engine, officer)
+    other = SqlStore(sql.url, sql.keyring, engine=sql.engine)
+    with sql.unit_of_work() as uow:
+        uow.dossiers.get(code)  # kept here at version 1
+    act(Act(code, "accept", officer), other.unit_of_work(), engine)  # saved elsewhere
+    checks = []
+
+    def interrupt(dossier: object) -> None:
+        checks.append(dossier)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        act(Act(code, "hand_over", officer), sql.unit_of_work(), engine, check=interrupt)
+    assert len(checks) == 1  # not run again
+    with sql.unit_of_work() as uow:
+        assert uow.dossiers.get(code).version == 2  # nothing written
+
+
 def test_a_failed_save_leaves_nothing_in_the_cache(
     sql: SqlStore, engine: Engine, officer: Actor
 ) -> None:
