@@ -73,6 +73,21 @@ class Outgoing:
     body: dict[str, Any]
 
 
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+
+
+def message_id(code: str, seq: int) -> str:
+    """The id of the message a dossier's control-sheet row ``seq`` sends: the hex of
+    ``uuid5(NAMESPACE_URL, "<code>/<seq>")``, the same for the same row, so a row never
+    sends two messages. Computed from its definition (RFC 4122, section 4.3) rather than by
+    ``uuid.uuid5``, whose ``UUID`` object took two thirds of the time (tests compare the two)."""
+    digest = hashlib.sha1(_URL_NAMESPACE + f"{code}/{seq}".encode()).digest()
+    value = int.from_bytes(digest[:16])
+    value = (value & ~(0xF << 76)) | (5 << 76)  # version 5
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # variant: RFC 4122
+    return f"{value:032x}"
+
+
 def messages_for(dossier: Dossier, event: ControlEvent, reception: str) -> list[Outgoing]:
     """The messages a control-sheet row calls for: a hand-over (or, from the last step, the
     result) when the dossier changed agency; a supplement request to the reception agency when
@@ -94,7 +109,7 @@ def messages_for(dossier: Dossier, event: ControlEvent, reception: str) -> list[
     }
     return [
         Outgoing(
-            message_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{dossier.code}/{event.seq}").hex,
+            message_id=message_id(dossier.code, event.seq),
             from_agency=event.agency,
             to_agency=target,
             service=service,

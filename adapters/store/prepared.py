@@ -27,6 +27,7 @@ resets, recycles and invalidates the connections.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -152,7 +153,9 @@ class Prepared:
         return self._run(connection, params)[1]
 
     def _run(self, connection: Target, params: Params | Sequence[Params]) -> tuple[_Form, Any]:
-        rows: Sequence[Params] = [params] if isinstance(params, Mapping) else params
+        # a dict first: isinstance against the Mapping ABC costs a microsecond a statement
+        one = type(params) is dict or isinstance(params, Mapping)
+        rows: Sequence[Params] = [params] if one else params  # type: ignore[list-item,assignment]
         columns = tuple(rows[0]) if self._insert else None
         form = self._form(connection.dialect, columns)
         dbapi_connection = connection.connection.dbapi_connection
@@ -226,6 +229,53 @@ def _wrapped(
     return wrapped
 
 
+class Spare:
+    """The connection the last unit of work gave back, kept at hand for the next one instead of
+    going back into the engine's pool (SQLite only).
+
+    Checking a connection out of SQLAlchemy's pool and back in (its record, its finalizer, the
+    reset's rollback, the queue) costs more Python than anything else a unit of work does
+    outside SQLite. The pool still opens every connection and closes every one it is given
+    back: a spare is only one of its connections, checked out, that the next unit of work
+    takes without the pool's round trip. A connection is kept only if it is still valid and no
+    transaction is left open on it, and at most one is kept (units of work running at the same
+    time check out from the pool as before). PostgreSQL's connections always go back to the
+    pool, which recycles them by age at checkout. :meth:`close` gives the spare back (the
+    store's ``close`` does, before it disposes of the pool)."""
+
+    __slots__ = ("_kept", "_lock", "keep")
+
+    def __init__(self, engine: Engine) -> None:
+        self.keep = engine.dialect.name == "sqlite"
+        self._kept: PoolProxiedConnection | None = None
+        self._lock = threading.Lock()
+
+    def take(self) -> PoolProxiedConnection | None:
+        """The spare connection, now the caller's, or None."""
+        with self._lock:
+            kept, self._kept = self._kept, None
+        return kept
+
+    def give_back(self, connection: PoolProxiedConnection) -> None:
+        """Keep ``connection`` as the spare if it can be, else give it back to the pool."""
+        if (
+            self.keep
+            and connection.dbapi_connection is not None  # not invalidated
+            and not connection.driver_connection.in_transaction  # type: ignore[union-attr]
+        ):
+            with self._lock:
+                if self._kept is None:
+                    self._kept = connection
+                    return
+        connection.close()
+
+    def close(self) -> None:
+        """Give the spare back to the pool."""
+        kept = self.take()
+        if kept is not None:
+            kept.close()
+
+
 class DriverConnection:
     """A connection of the engine's pool for one unit of work, its transaction begun, committed
     and rolled back on the driver: ``begin`` (SQLite's ``BEGIN IMMEDIATE``) when given; on
@@ -238,17 +288,25 @@ class DriverConnection:
     finds broken is invalidated (the pool opens a new one next time).
     """
 
-    __slots__ = ("connection", "dialect")
+    __slots__ = ("connection", "dialect", "spare")
 
-    def __init__(self, engine: Engine, begin: Prepared | None = None) -> None:
+    def __init__(
+        self, engine: Engine, begin: Prepared | None = None, spare: Spare | None = None
+    ) -> None:
+        """``spare``: take its connection if it has one, and give the connection back to it."""
         self.dialect: Dialect = engine.dialect
-        try:
-            self.connection: PoolProxiedConnection = engine.raw_connection()
-        except self.dialect.loaded_dbapi.Error as error:
-            broken = self.dialect.is_disconnect(error, None, None)
-            raise _wrapped(self.dialect, None, None, error, broken=broken) from error
-        if self.dialect.name == "sqlite":  # see database._sqlite_pragmas: we emit BEGIN
-            self.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
+        self.spare = spare
+        kept = spare.take() if spare is not None else None
+        if kept is not None:
+            self.connection: PoolProxiedConnection = kept
+        else:
+            try:
+                self.connection = engine.raw_connection()
+            except self.dialect.loaded_dbapi.Error as error:
+                broken = self.dialect.is_disconnect(error, None, None)
+                raise _wrapped(self.dialect, None, None, error, broken=broken) from error
+            if self.dialect.name == "sqlite":  # see database._sqlite_pragmas: we emit BEGIN
+                self.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
         if begin is not None:
             try:
                 begin.execute(self, {})
@@ -273,5 +331,9 @@ class DriverConnection:
         self.connection.invalidate(exception)
 
     def close(self) -> None:
-        """Back to the pool (rolled back there if a transaction is left open)."""
-        self.connection.close()
+        """Back to the pool (rolled back there if a transaction is left open), or kept as the
+        spare."""
+        if self.spare is not None:
+            self.spare.give_back(self.connection)
+        else:
+            self.connection.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from adapters.store.pii import Keyring
@@ -35,6 +35,32 @@ def _utc(instant: dt.datetime) -> str:
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+def _canonical_encoder() -> Callable[[list[Any]], str]:
+    """``_CANONICAL.encode`` for the hashed content (a flat list of text, integers and nulls),
+    on CPython through json's C encoder built once: ``JSONEncoder.encode`` builds one per call,
+    which took 2.5 of its 4 µs. The same text (tests compare the two)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # not CPython's json
+        return _CANONICAL.encode
+    encoder = make(
+        None,  # no circular-reference markers: the content is flat
+        _CANONICAL.default,
+        json.encoder.encode_basestring,  # ensure_ascii=False
+        None,  # no indent
+        ":",
+        ",",
+        False,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
+    )
+    return lambda content: "".join(encoder(content, 0))
+
+
+_encode = _canonical_encoder()
+#: a SHA-256 state to copy: constructing one looks the digest up by name every time
+_SHA256 = hashlib.sha256()
+
+
 def event_hash(code: str, event: ControlEvent, previous: str) -> str:
     """SHA-256 over the event's content, its dossier and the previous link (canonical JSON)."""
     content = [
@@ -54,7 +80,9 @@ def event_hash(code: str, event: ControlEvent, previous: str) -> str:
         event.note,
         previous,
     ]
-    return hashlib.sha256(_CANONICAL.encode(content).encode()).hexdigest()
+    digest = _SHA256.copy()
+    digest.update(_encode(content).encode())
+    return digest.hexdigest()
 
 
 def event_rows(

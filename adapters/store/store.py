@@ -18,6 +18,7 @@ from adapters.store.database import (
     upgrade,
 )
 from adapters.store.pii import Keyring
+from adapters.store.prepared import Spare
 from adapters.store.uow import SqlUnitOfWork
 from workflow.catalogue import Catalogue
 
@@ -33,17 +34,20 @@ class SqlStore:
         self.keyring = keyring
         self.engine = engine if engine is not None else make_engine(url)
         self.cache = DossierCache(cache_size)
+        self.spare = Spare(self.engine)  # the units of work's connection between them
 
     def __repr__(self) -> str:
         return f"SqlStore({safe_url(self.url)})"
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work (use it in a ``with`` block)."""
-        return SqlUnitOfWork(self.engine, self.keyring, self.cache)
+        return SqlUnitOfWork(self.engine, self.keyring, self.cache, spare=self.spare)
 
     def reading(self) -> SqlUnitOfWork:
         """A read-only unit of work: no transaction, no lock (see :class:`SqlUnitOfWork`)."""
-        return SqlUnitOfWork(self.engine, self.keyring, self.cache, read_only=True)
+        return SqlUnitOfWork(
+            self.engine, self.keyring, self.cache, read_only=True, spare=self.spare
+        )
 
     def upgrade(self) -> None:
         """Apply every pending migration."""
@@ -67,4 +71,5 @@ class SqlStore:
     def close(self) -> None:
         """Release every connection."""
         self.cache.clear()
+        self.spare.close()
         self.engine.dispose()

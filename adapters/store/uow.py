@@ -21,7 +21,7 @@ from adapters.store import tables as t
 from adapters.store.cache import DossierCache, Snapshot
 from adapters.store.database import SQLITE_BEGIN, translated, translation
 from adapters.store.pii import Keyring
-from adapters.store.prepared import DriverConnection, Prepared
+from adapters.store.prepared import DriverConnection, Prepared, Spare
 from adapters.store.records import dossier_row, event_rows, genesis, to_dossier
 from workflow.definition import NationalStatus
 from workflow.dossier import ControlEvent, Dossier
@@ -262,6 +262,7 @@ class SqlUnitOfWork(UnitOfWork):
         cache: DossierCache | None = None,
         *,
         read_only: bool = False,
+        spare: Spare | None = None,
     ) -> None:
         """``read_only``: for reading dossiers only; each statement reads the latest committed
         data (SQLite: no transaction, no write lock; PostgreSQL: a read-committed transaction,
@@ -270,6 +271,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.read_only = read_only
         self.keyring = keyring
         self.cache = cache
+        self.spare = spare
         self._connection: DriverConnection | None = None
         self.dossiers: SqlDossierRepository = SqlDossierRepository(self)
         self.outbox: SqlOutbox = SqlOutbox()
@@ -285,8 +287,12 @@ class SqlUnitOfWork(UnitOfWork):
         # SQLite: take the write lock now (see database.SQLITE_BEGIN); PostgreSQL's driver
         # begins at the first statement
         lock = not self.read_only and self.engine.dialect.name == "sqlite"
-        with translated(self.engine.url):
-            self._connection = DriverConnection(self.engine, SQLITE_BEGIN[False] if lock else None)
+        try:  # translation(): a ``with translated(...)`` costs a microsecond every time
+            self._connection = DriverConnection(
+                self.engine, SQLITE_BEGIN[False] if lock else None, self.spare
+            )
+        except (exc.OperationalError, exc.InterfaceError) as error:
+            raise translation(error, self.engine.url) from error
         self.dossiers = SqlDossierRepository(self)
         self.outbox = SqlOutbox()
         self.submissions = SqlSubmissions(self)

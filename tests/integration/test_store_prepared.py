@@ -234,3 +234,70 @@ def test_a_connection_closed_mid_transaction_keeps_nothing(sql: SqlStore) -> Non
     driver.close()  # no commit: the pool rolls it back
     with sql.engine.connect() as connection:
         assert connection.execute(select(t.dossiers.c.code)).all() == []
+
+
+def _spare_driver(sql: SqlStore) -> DriverConnection:
+    """A connection as the store's units of work open it: the spare's if it has one."""
+    sqlite = sql.engine.dialect.name == "sqlite"
+    return DriverConnection(sql.engine, SQLITE_BEGIN[False] if sqlite else None, sql.spare)
+
+
+def test_the_next_unit_of_work_takes_the_connection_the_last_gave_back(sql: SqlStore) -> None:
+    """SQLite: a unit of work keeps its connection for the next (read-only ones too), holding
+    no lock and no snapshot meanwhile; PostgreSQL's go back to the pool, which recycles them.
+    The store's close gives the spare back."""
+    sqlite = sql.engine.dialect.name == "sqlite"
+    with sql.unit_of_work() as uow:
+        first = uow.connection.connection.dbapi_connection
+        uow.commit()
+    assert sql.engine.pool.checkedout() == (1 if sqlite else 0)
+    with sql.reading() as reading:
+        assert reading.connection.connection.dbapi_connection is first or not sqlite
+    with sql.unit_of_work() as uow:
+        assert uow.connection.connection.dbapi_connection is first or not sqlite
+        Prepared(t.dossiers.insert()).execute(uow.connection, _row("AFTER"))
+        uow.commit()
+    if sqlite:  # another writer takes the write lock at once, and a checkpoint waits for no one
+        path = sql.engine.url.database
+        assert path is not None
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        try:
+            assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+            other.execute("BEGIN IMMEDIATE")
+            other.rollback()
+        finally:
+            other.close()
+    assert _stored(sql, "AFTER")[0] == "AFTER"
+    sql.spare.close()
+    assert sql.engine.pool.checkedout() == 0
+
+
+def test_a_connection_left_in_a_transaction_or_invalidated_is_not_kept(sql: SqlStore) -> None:
+    driver = _spare_driver(sql)
+    Prepared(t.dossiers.insert()).execute(driver, _row("HALF"))
+    driver.close()  # no commit: back to the pool, which rolls it back
+    assert sql.spare.take() is None
+    assert sql.engine.pool.checkedout() == 0
+    with sql.engine.connect() as connection:
+        assert connection.execute(select(t.dossiers.c.code)).all() == []
+    driver = _spare_driver(sql)
+    driver.commit()
+    driver.invalidate()
+    driver.close()
+    assert sql.spare.take() is None
+    assert sql.engine.pool.checkedout() == 0
+
+
+def test_units_of_work_at_the_same_time_keep_one_spare_at_most(sql: SqlStore) -> None:
+    sqlite = sql.engine.dialect.name == "sqlite"
+    first, second = _spare_driver(sql), DriverConnection(sql.engine, spare=sql.spare)
+    assert first.connection.dbapi_connection is not second.connection.dbapi_connection
+    first.commit()
+    first.close()
+    second.close()
+    assert sql.engine.pool.checkedout() == (1 if sqlite else 0)
+    kept = sql.spare.take()
+    assert (kept is not None) == sqlite
+    if kept is not None:
+        assert kept.dbapi_connection is first.connection.dbapi_connection
+        kept.close()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.bus.signing import (
     AgencyKey,
@@ -18,7 +21,7 @@ from adapters.bus.signing import (
     routes_of,
 )
 from workflow.catalogue import Catalogue
-from workflow.messages import Envelope, Service, canonical
+from workflow.messages import Envelope, Service, canonical, message_id
 
 WARD, POLICE, INSURANCE = "000.00.71.H26", "000.09.71.H26", "000.08.71.H26"
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
@@ -144,3 +147,9 @@ def test_routes_follow_the_linked_procedure(catalogue: Catalogue) -> None:
     assert INSURANCE in routes[(POLICE, Service.HANDOVER)]
     assert WARD in routes[(INSURANCE, Service.RESULT)]
     assert INSURANCE not in routes[(WARD, Service.HANDOVER)]
+
+
+@given(st.text(), st.integers(min_value=0, max_value=2**63))
+def test_a_rows_message_id_is_its_uuid5(code: str, seq: int) -> None:
+    """The id a control-sheet row's message carries is uuid5 of the row's name, as before."""
+    assert message_id(code, seq) == uuid.uuid5(uuid.NAMESPACE_URL, f"{code}/{seq}").hex
