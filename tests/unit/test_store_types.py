@@ -60,3 +60,18 @@ def test_postgresql_and_other_storage_formats_keep_sqlalchemys_composition() -> 
     process = custom.bind_processor(SQLITE)
     assert process is not None
     assert process(at) == "2026/03/02 02:30"
+
+
+@given(st.lists(instants, min_size=1, max_size=8), st.lists(st.integers(0, 7), max_size=40))
+def test_instants_bound_again_give_the_same_text_whatever_came_between(
+    values: list[dt.datetime], order: list[int]
+) -> None:
+    """The processors remember the last instants they converted: an instant bound again (the
+    same object, or an equal one), in any order and by any column, gives its own text."""
+    processors = [Instant().dialect_impl(SQLITE).bind_processor(SQLITE) for _ in range(2)]
+    for turn, index in enumerate([*range(len(values)), *order]):
+        value = values[index % len(values)]
+        process = processors[turn % 2]
+        assert process is not None
+        assert process(value) == _composed(value, SQLITE)
+        assert process(value.replace()) == _composed(value, SQLITE)  # an equal, other object
