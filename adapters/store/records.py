@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from adapters.store.pii import Keyring
-from adapters.store.tables import CLOSED, PAUSED, RUNNING
+from adapters.store.tables import CLOSED, PAUSED, RUNNING, utc_text
 from workflow.definition import Channel, NationalStatus
 from workflow.dossier import ControlEvent, Dossier
 from workflow.sla import pause_spans
@@ -27,7 +27,10 @@ def genesis(code: str) -> str:
 
 
 def _utc(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    """``instant.astimezone(UTC).isoformat(timespec="microseconds")``, from the text the store
+    writes for it (:func:`~adapters.store.tables.utc_text`: converted once per action)."""
+    text = utc_text(instant)
+    return f"{text[:10]}T{text[11:]}+00:00"
 
 
 #: canonical JSON of the hashed content; built once (``json.dumps`` with options builds an encoder

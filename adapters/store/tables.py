@@ -42,8 +42,26 @@ _SQLITE_DATETIME = (
 )
 
 
-#: the last two instants ``Instant`` converted for SQLite, each with its text, newest first
+#: the last two instants :func:`utc_text` converted, each with its text, newest first
 _RECENT: list[tuple[tuple[object, str], tuple[object, str]]] = [((None, ""), (None, ""))]
+
+
+def utc_text(value: dt.datetime) -> str:
+    """An aware instant as UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff``: how SQLite stores an
+    ``Instant``, and the hash chain's instants (``records``) in ISO form.
+
+    The last two instants converted are remembered by identity (an instant is immutable): an
+    action writes its own instant up to five times (its control-sheet row and that row's
+    hash, the step's start, an outbox row's creation and first attempt) and its step's due
+    instant, and ``isoformat`` costs as much as the rest of a conversion."""
+    newest, older = _RECENT[0]  # replaced whole, never changed: safe between threads
+    if value is newest[0]:
+        return newest[1]
+    if value is older[0]:
+        return older[1]
+    text = value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _RECENT[0] = ((value, text), newest)
+    return text
 
 
 class Instant(TypeDecorator[dt.datetime]):
@@ -63,29 +81,13 @@ class Instant(TypeDecorator[dt.datetime]):
         composes them, except on SQLite with the default storage format: there one call gives
         the same text (``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC) in two thirds of the time (1.8
         against 2.7 µs), and every saved dossier binds several instants (tests compare the two
-        on arbitrary instants).
-
-        The last two instants converted, by any ``Instant`` column, are remembered by identity
-        (an instant is immutable): one action binds the same instant several times (its
-        control-sheet row's ``at``, the step's start, an outbox row's creation and first
-        attempt) and its step's due instant."""
+        on arbitrary instants), the last two remembered (:func:`utc_text`)."""
         impl = self.impl_instance.dialect_impl(dialect)
         if dialect.name != "sqlite" or getattr(impl, "_storage_format", None) != _SQLITE_DATETIME:
             return super().bind_processor(dialect)
-        utc = dt.UTC
-        recent = _RECENT
 
         def process(value: dt.datetime | None) -> str | None:
-            if value is None:
-                return None
-            newest, older = recent[0]  # replaced whole, never changed: safe between threads
-            if value is newest[0]:
-                return newest[1]
-            if value is older[0]:
-                return older[1]
-            text = value.astimezone(utc).replace(tzinfo=None).isoformat(" ", "microseconds")
-            recent[0] = ((value, text), newest)
-            return text
+            return None if value is None else utc_text(value)
 
         return process
 

@@ -19,7 +19,11 @@ maybe = st.none() | texts
 events = st.builds(
     ControlEvent,
     seq=st.integers(min_value=0, max_value=2**40),
-    at=st.datetimes(timezones=st.timezones()),
+    at=st.datetimes(
+        min_value=dt.datetime(1900, 1, 1),
+        max_value=dt.datetime(2200, 1, 1),
+        timezones=st.timezones(),
+    ),
     trigger=texts,
     from_state=maybe,
     to_state=texts,
