@@ -6,7 +6,8 @@ residence + health-insurance procedure (accept, three hand-overs, finish, return
 six steps per dossier, opening included in the time.
 
 - lienthong: ``Engine.open`` and ``Engine.fire`` as the API's handlers do (guards, actions,
-  control-sheet row, SLA clock), one machine shared by every dossier of the procedure version.
+  control-sheet row, SLA clock), one machine shared by every dossier of the procedure version,
+  and a clock that gives a new instant at every reading.
 - SpiffWorkflow 3.x: the same procedure as BPMN (``peer_2000986.bpmn``), one ``BpmnWorkflow``
   per dossier, completing its user tasks (``task.run()`` then ``do_engine_steps()``).
 - bare ``transitions``: one ``Machine`` shared by plain slotted models, no callbacks.

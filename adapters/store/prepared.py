@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.expression import Executable
 
@@ -231,7 +231,7 @@ def _wrapped(
 
 class Spare:
     """The connection the last unit of work gave back, kept at hand for the next one instead of
-    going back into the engine's pool (SQLite only).
+    going back into the engine's pool (an SQLite file only).
 
     Checking a connection out of SQLAlchemy's pool and back in (its record, its finalizer, the
     reset's rollback, the queue) costs more Python than anything else a unit of work does
@@ -246,7 +246,8 @@ class Spare:
     __slots__ = ("_kept", "_lock", "keep")
 
     def __init__(self, engine: Engine) -> None:
-        self.keep = engine.dialect.name == "sqlite"
+        # a file's pool; not an in-memory database's (one database and connection per thread)
+        self.keep = engine.dialect.name == "sqlite" and isinstance(engine.pool, QueuePool)
         self._kept: PoolProxiedConnection | None = None
         self._lock = threading.Lock()
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, exc, select, text, update
+from sqlalchemy import bindparam, create_engine, event, exc, select, text, update
 
 from adapters.store import tables as t
 from adapters.store.database import SQLITE_BEGIN
 from adapters.store.pii import Keyring
-from adapters.store.prepared import DriverConnection, Prepared
+from adapters.store.prepared import DriverConnection, Prepared, Spare
 from adapters.store.store import SqlStore
 from tests.conftest import VN
 from workflow.errors import ConcurrentUpdate
@@ -301,3 +301,15 @@ def test_units_of_work_at_the_same_time_keep_one_spare_at_most(sql: SqlStore) ->
     if kept is not None:
         assert kept.dbapi_connection is first.connection.dbapi_connection
         kept.close()
+
+
+def test_only_an_sqlite_files_pool_keeps_a_spare(tmp_path: Path) -> None:
+    """An in-memory database is one database and one connection per thread: never handed to
+    another thread as a spare."""
+    memory, file = create_engine("sqlite://"), create_engine(f"sqlite:///{tmp_path / 'f.db'}")
+    try:
+        assert not Spare(memory).keep
+        assert Spare(file).keep
+    finally:
+        memory.dispose()
+        file.dispose()
