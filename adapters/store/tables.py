@@ -42,8 +42,10 @@ _SQLITE_DATETIME = (
 )
 
 
-#: the last two instants :func:`utc_text` converted, each with its text, newest first
-_RECENT: list[tuple[tuple[object, str], tuple[object, str]]] = [((None, ""), (None, ""))]
+#: the last two instants :func:`utc_text` converted, each with its text, newest first (at the
+#: start, a placeholder no instant is)
+_NONE_YET = object()
+_RECENT: list[tuple[tuple[object, str], tuple[object, str]]] = [((_NONE_YET, ""), (_NONE_YET, ""))]
 
 
 def utc_text(value: dt.datetime) -> str:
