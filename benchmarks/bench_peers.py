@@ -18,8 +18,10 @@ hash-chained control-sheet row, update with its version check, commit); SpiffWor
 the workflow from its JSON (``BpmnWorkflowSerializer``), runs the task and saves the JSON
 back, as its users do; ``transitions`` reads the state row, fires and writes it back. Before
 each side's timed round the file's write-ahead log is checkpointed and restarted (not timed), so
-that no side pays for copying back the pages the side before it wrote; the log file keeps its
-size, as a running store's does, so no side pays for growing it either. Two more sides are for
+that no side's round starts with pages the side before it wrote; the log file keeps its size, as
+a running store's does, so no side pays for growing it either. During every round the store's
+checkpoints run on its own thread (``adapters.store.checkpoint``), whichever side wrote the
+pages, as they do in service: no side's commits wait for them. Two more sides are for
 information only: lienthong on a second store whose SLA board indexes were dropped (the
 difference is what keeping every open dossier on the board costs per step), and the statements
 lienthong's store sent the driver, recorded once and replayed on a bare ``sqlite3`` connection
@@ -50,6 +52,7 @@ from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Column, Integer, MetaData, Table, Text, bindparam, insert, select, update
 
+from adapters.store.checkpoint import Checkpointer
 from adapters.store.database import SQLITE_PRAGMAS, make_engine
 from adapters.store.pii import Keyring
 from adapters.store.store import SqlStore
@@ -311,6 +314,8 @@ def record_ours(peers: Peers, folder: Path, dossiers: int) -> list[tuple[str, An
         ),
     )
     store = SqlStore(f"sqlite:///{path}", Keyring(bytes(range(32))), engine=engine)
+    if store.checkpointer is not None:  # its statements would be recorded as the store's
+        store.checkpointer.close()
     try:
         store.upgrade()
         _Recording.log = []
@@ -323,19 +328,29 @@ def record_ours(peers: Peers, folder: Path, dossiers: int) -> list[tuple[str, An
 
 
 def replayed(
-    statements: list[tuple[str, Any, bool]], folder: Path, dossiers: int
+    statements: list[tuple[str, Any, bool]],
+    folder: Path,
+    dossiers: int,
+    checkpointers: list[Checkpointer] | None = None,
 ) -> Callable[[], int]:
     """A fresh store of the same schema (not timed), and the work of running ``statements`` on
-    a bare ``sqlite3`` connection to it with the store's pragmas: the dossiers it completed."""
+    a bare ``sqlite3`` connection to it with the store's pragmas: the dossiers it completed.
+    Its checkpoints run on a thread, as the store's do; the thread is added to
+    ``checkpointers`` for the caller to close (or closed by the next replay)."""
     path = folder / "replayed.sqlite3"
+    for earlier in checkpointers or ():
+        if earlier.database == path:
+            earlier.close()
     for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         leftover.unlink(missing_ok=True)
     schema = SqlStore(f"sqlite:///{path}", Keyring(bytes(range(32))))
     schema.upgrade()
     schema.close()
-    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-    for pragma in SQLITE_PRAGMAS:
-        connection.execute(f"PRAGMA {pragma}")
+    connection = _bare(path)
+    checkpointer = Checkpointer(path, lambda: _bare(path, check_same_thread=False))
+    checkpointer.start()
+    if checkpointers is not None:
+        checkpointers.append(checkpointer)
 
     def work() -> int:
         for sql, parameters, many in statements:
@@ -353,6 +368,14 @@ def replayed(
         return int(returned)
 
     return work
+
+
+def _bare(path: Path, **options: Any) -> sqlite3.Connection:
+    """A bare ``sqlite3`` connection with the store's pragmas."""
+    connection = sqlite3.connect(path, isolation_level=None, timeout=30, **options)
+    for pragma in SQLITE_PRAGMAS:
+        connection.execute(f"PRAGMA {pragma}")
+    return connection
 
 
 def _run_ready_task(workflow: BpmnWorkflow) -> None:
@@ -421,6 +444,7 @@ def run(
         keys = Keyring(bytes(range(32)))
         store = SqlStore(f"sqlite:///{Path(where) / 'peers.sqlite3'}", keys)
         unindexed = SqlStore(f"sqlite:///{Path(where) / 'unindexed.sqlite3'}", keys)
+        checkpointers: list[Checkpointer] = []
         try:
             store.upgrade()
             _peers.create_all(store.engine)
@@ -436,10 +460,14 @@ def run(
                     SPIFF: lambda: peers.spiff_stored(_settled(store), persisted),
                     BARE: lambda: peers.bare_stored(_settled(store), persisted),
                     OURS_UNINDEXED: lambda: peers.ours_stored(_settled(unindexed), persisted),
-                    OURS_REPLAYED: lambda: replayed(statements, Path(where), persisted),
+                    OURS_REPLAYED: lambda: replayed(
+                        statements, Path(where), persisted, checkpointers
+                    ),
                 },
             )
         finally:
+            for checkpointer in checkpointers:
+                checkpointer.close()
             store.close()
             unindexed.close()
     return results
@@ -447,20 +475,14 @@ def run(
 
 def _settled(store: SqlStore) -> SqlStore:
     """``store`` with its write-ahead log checkpointed into the database file and restarted (not
-    timed), so that no side pays for the pages the side before it left in the log: SQLite
-    copies the log back in the commit that takes it past the checkpoint interval, whoever wrote
-    them. The log file keeps its size (``RESTART``, not ``TRUNCATE``): a running store's log
-    stays at its size and its frames overwrite allocated blocks, while a truncated one makes the
-    next round pay the file system for growing it again (about 1.5 µs a log page here)."""
-    raw = store.engine.raw_connection()
-    try:
-        cursor = raw.driver_connection.execute(  # type: ignore[union-attr]
-            "PRAGMA wal_checkpoint(RESTART)"
-        )
-        busy = cursor.fetchone()[0]
-        cursor.close()
-    finally:
-        raw.close()
+    timed), so that no side's round starts with pages the side before it left in the log. The
+    log file keeps its size (``RESTART``, not ``TRUNCATE``): a running store's log stays at its
+    size and its frames overwrite allocated blocks, while a truncated one makes the next round
+    pay the file system for growing it again (about 1.5 µs a log page here). The store's own
+    checkpoints then run on its thread during every side's round alike."""
+    checkpointer = store.checkpointer
+    assert checkpointer is not None, "a store on an SQLite file has a checkpointer"
+    busy = checkpointer.checkpoint("RESTART")[0]
     assert busy == 0, "the log could not be checkpointed: another connection is using it"
     return store
 

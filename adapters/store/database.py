@@ -63,7 +63,9 @@ def make_engine(url: str, **options: Any) -> Engine:
 #: file: an action rewrites the same few index pages, so one checkpoint in ten copies almost as
 #: many pages as each did, and most syncs are saved (83 to 14 over 330 dossiers of the peer
 #: benchmark, whose persisted step took 8% to 23% less time in three interleaved pairs of runs).
-#: The log file stays at that size; reopening after a crash replays at most those 40 MiB.
+#: The log file stays at that size; reopening after a crash replays at most those 40 MiB. A store
+#: checkpoints on its own thread long before that (``adapters.store.checkpoint``): this limit is
+#: the backstop a commit checkpoints at only when that thread has fallen behind or is not running.
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "synchronous=NORMAL",

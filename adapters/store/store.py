@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 
 from sqlalchemy import Engine, func, select
 
@@ -10,6 +11,7 @@ from adapters.store import tables as t
 from adapters.store.audit import AuditReport, verify
 from adapters.store.cache import DossierCache
 from adapters.store.catalogue_sync import SyncReport, sync_catalogue
+from adapters.store.checkpoint import Checkpointer
 from adapters.store.database import (
     make_engine,
     read_connection,
@@ -35,6 +37,13 @@ class SqlStore:
         self.engine = engine if engine is not None else make_engine(url)
         self.cache = DossierCache(cache_size)
         self.spare = Spare(self.engine)  # the units of work's connection between them
+        # an SQLite file's checkpoints, off the writers' commits (stopped by close, or when the
+        # store is collected without it)
+        self.checkpointer = Checkpointer.of(self.engine)
+        self._stop_checkpoints = None
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+            self._stop_checkpoints = weakref.finalize(self, self.checkpointer.close)
 
     def __repr__(self) -> str:
         return f"SqlStore({safe_url(self.url)})"
@@ -69,7 +78,9 @@ class SqlStore:
             )
 
     def close(self) -> None:
-        """Release every connection."""
+        """Stop the checkpoints' thread and release every connection."""
+        if self._stop_checkpoints is not None:
+            self._stop_checkpoints()
         self.cache.clear()
         self.spare.close()
         self.engine.dispose()

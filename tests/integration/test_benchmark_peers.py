@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from adapters.store.checkpoint import Checkpointer
 from benchmarks import bench_peers
 
 
@@ -58,4 +59,11 @@ def test_the_recorded_statements_are_the_stores_whole_work(tmp_path: Path) -> No
     assert sum(sql.startswith("INSERT INTO dossiers ") for sql in sqls) == 2
     assert sum(sql.startswith("UPDATE dossiers ") for sql in sqls) == 2 * 6
     assert sum(sql.startswith("INSERT INTO events ") for sql in sqls) == 2 * 7
-    assert bench_peers.replayed(statements, tmp_path, 2)() == 2
+    checkpointers: list[Checkpointer] = []
+    try:
+        assert bench_peers.replayed(statements, tmp_path, 2, checkpointers)() == 2
+        assert [c.running for c in checkpointers] == [True]  # the replay's, as the store's
+    finally:
+        for checkpointer in checkpointers:
+            checkpointer.close()
+    assert not checkpointers[0].running
