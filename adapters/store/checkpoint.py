@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.pool import QueuePool
+
+from adapters.store.prepared import sqlite_file_pool
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,8 @@ class Checkpointer:
         """The checkpointer of ``engine``'s database, or None unless it is an SQLite file (an
         in-memory database has no log; PostgreSQL checkpoints by itself)."""
         database = engine.url.database
-        if engine.dialect.name != "sqlite" or not isinstance(engine.pool, QueuePool):
-            return None
-        if not database or database == ":memory:" or database.startswith("file:"):
-            return None
+        if not sqlite_file_pool(engine) or not database or database.startswith("file:"):
+            return None  # (a ``file:`` URI names no plain path to find the log beside)
 
         def connect() -> Any:
             raw = engine.raw_connection()  # the engine's pragmas, taken out of its pool

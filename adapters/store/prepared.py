@@ -229,6 +229,12 @@ def _wrapped(
     return wrapped
 
 
+def sqlite_file_pool(engine: Engine) -> bool:
+    """Whether ``engine`` pools connections to an SQLite file (SQLAlchemy's ``QueuePool``); an
+    in-memory database's pool is one database and connection per thread."""
+    return engine.dialect.name == "sqlite" and isinstance(engine.pool, QueuePool)
+
+
 class Spare:
     """The connection the last unit of work gave back, kept at hand for the next one instead of
     going back into the engine's pool (an SQLite file only).
@@ -246,8 +252,7 @@ class Spare:
     __slots__ = ("_kept", "_lock", "keep")
 
     def __init__(self, engine: Engine) -> None:
-        # a file's pool; not an in-memory database's (one database and connection per thread)
-        self.keep = engine.dialect.name == "sqlite" and isinstance(engine.pool, QueuePool)
+        self.keep = sqlite_file_pool(engine)
         self._kept: PoolProxiedConnection | None = None
         self._lock = threading.Lock()
 
