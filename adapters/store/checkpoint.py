@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from adapters.store.database import unpooled_sqlite_connection
 from adapters.store.prepared import sqlite_file_pool
 
 log = logging.getLogger(__name__)
@@ -70,14 +71,9 @@ class Checkpointer:
         database = engine.url.database
         if not sqlite_file_pool(engine) or not database or database.startswith("file:"):
             return None  # (a ``file:`` URI names no plain path to find the log beside)
-
-        def connect() -> Any:
-            raw = engine.raw_connection()  # the engine's pragmas, taken out of its pool
-            connection = raw.driver_connection
-            raw.detach()
-            return connection
-
-        return cls(database, connect)
+        # (not one of the pool's connections: the pool would count it as checked out for as
+        # long as the thread holds it, and while it takes it, out of a pool a writer waits on)
+        return cls(database, lambda: unpooled_sqlite_connection(engine))
 
     def start(self) -> None:
         """Start the thread (once)."""

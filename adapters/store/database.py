@@ -44,7 +44,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **options)
+        engine = create_engine(url, connect_args=SQLITE_CONNECT_ARGS, **options)
         _sqlite_pragmas(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -56,6 +56,9 @@ def make_engine(url: str, **options: Any) -> Engine:
     options = {"pool_size": 16, "max_overflow": 16, **options}
     return create_engine(parsed, pool_recycle=1800, **options)
 
+
+#: the arguments of every SQLite connection: a writer waits up to 30 s for the write lock
+SQLITE_CONNECT_ARGS = {"timeout": 30}
 
 #: set on every SQLite connection: write-ahead log, fsync at checkpoints only, foreign keys, and
 #: a checkpoint every 10,000 log pages (40 MiB) rather than SQLite's 1,000. A checkpoint copies
@@ -74,14 +77,33 @@ SQLITE_PRAGMAS = (
 )
 
 
+def _set_pragmas(dbapi_connection: Any) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def unpooled_sqlite_connection(engine: Engine) -> Any:
+    """A new DB-API connection to ``engine``'s SQLite database, with the engine's driver, connect
+    arguments and pragmas, that the engine's pool never sees (neither counts, resets nor closes
+    it): the caller closes it. For a connection held for the engine's whole life by a thread of
+    its own (``adapters.store.checkpoint``)."""
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    connection = engine.dialect.connect(*cargs, **{**cparams, **SQLITE_CONNECT_ARGS})
+    try:
+        _set_pragmas(connection)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+        _set_pragmas(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from adapters.store import tables as t
 from adapters.store.checkpoint import Checkpointer
@@ -69,6 +69,35 @@ def test_what_a_writer_commits_reaches_the_file_without_a_checkpoint_of_its_own(
         busy, pages, copied = store.checkpointer.checkpoint("RESTART")
         assert busy == 0 and pages == copied
     finally:
+        store.close()
+
+
+def test_the_thread_never_takes_a_connection_from_the_engines_pool(tmp_path: Path) -> None:
+    """A connection the thread took from the pool would count as checked out while the thread
+    opened it, and would take a place that a writer waits for."""
+    store = sqlite_store(tmp_path)
+    checkouts: list[object] = []
+    event.listen(store.engine, "checkout", lambda dbapi, record, proxy: checkouts.append(dbapi))
+    another = Checkpointer.of(store.engine)  # one connecting after the listener, unlike the store's
+    assert another is not None
+    try:
+        with store.engine.begin() as connection:
+            connection.execute(
+                insert(t.dossier_sequences),
+                {"agency": "000.00.71.H26", "day": dt.date(2026, 3, 2), "last": 1},
+            )
+        writes = len(checkouts)
+        assert writes == 1
+        assert another.checkpoint("PASSIVE")[0] == 0  # it connected, and checkpoints
+        assert len(checkouts) == writes and store.engine.pool.checkedout() == 0
+        pragmas = ("journal_mode", "busy_timeout", "foreign_keys")  # the engine's own
+        assert [another._connection.execute(f"PRAGMA {p}").fetchone()[0] for p in pragmas] == [
+            "wal",
+            30_000,
+            1,
+        ]
+    finally:
+        another.close()
         store.close()
 
 
