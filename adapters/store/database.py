@@ -60,6 +60,10 @@ def make_engine(url: str, **options: Any) -> Engine:
 #: the arguments of every SQLite connection: a writer waits up to 30 s for the write lock
 SQLITE_CONNECT_ARGS = {"timeout": 30}
 
+#: the page size of a new SQLite file, in bytes (see SQLITE_PRAGMAS; ``lienthong db page-size``
+#: rewrites an existing file at it)
+SQLITE_PAGE_SIZE = 2048
+
 #: set on every SQLite connection: 2 KiB pages for a new database file, write-ahead log, fsync at
 #: checkpoints only, foreign keys, and a checkpoint every 10,000 log pages rather than SQLite's
 #: 1,000.
@@ -73,7 +77,7 @@ SQLITE_CONNECT_ARGS = {"timeout": 30}
 #: over 1,000,000 dossiers took 0.40, 0.46 and 0.54 s. 2 KiB keeps most of the writers' gain
 #: for a sixth more on the largest read. ``page_size`` only applies to a file that holds nothing
 #: yet (it comes first, before ``journal_mode`` writes the header): an existing file keeps its
-#: pages (README: how to convert one).
+#: pages until ``lienthong db page-size`` rewrites it (``adapters.store.pages``).
 #:
 #: The checkpoints: a checkpoint copies each page of the log back into the database once, however
 #: often it was written, and syncs the file: an action rewrites the same few index pages, so one
@@ -84,7 +88,7 @@ SQLITE_CONNECT_ARGS = {"timeout": 30}
 #: before that (``adapters.store.checkpoint``): this limit is the backstop a commit checkpoints
 #: at only when that thread has fallen behind or is not running.
 SQLITE_PRAGMAS = (
-    "page_size=2048",
+    f"page_size={SQLITE_PAGE_SIZE}",
     "journal_mode=WAL",
     "synchronous=NORMAL",
     "foreign_keys=ON",

@@ -1,4 +1,5 @@
-"""The store's commands: ``run`` creates the embedded store, ``db upgrade``, ``audit verify``."""
+"""The store's commands: ``run`` creates the embedded store, ``db upgrade``, ``db page-size``,
+``audit verify``."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import datetime as dt
 import os
 import re
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -137,3 +140,41 @@ def test_run_seeds_no_demo_when_a_broker_is_configured(own_var: Path) -> None:
     assert "A broker is configured: no demo history" in printed
     assert "seeding" not in printed
     assert re.findall(r"sqlite3\), (\d+) dossiers", printed) == ["0"]
+
+
+def test_db_page_size_shows_and_rewrites_the_store_file(
+    own_var: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    path = own_var / "lienthong.sqlite3"
+    result = runner.invoke(app, ["db", "page-size"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == f"{path}: 2048-byte pages, as new files get"
+
+    path.unlink()
+    older = sqlite3.connect(path)  # a file an earlier version made: 4 KiB pages
+    older.execute("PRAGMA page_size=4096")
+    older.execute("PRAGMA journal_mode=WAL")
+    older.close()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["db", "page-size"])
+    assert "4096-byte pages (new files get 2048; `lienthong db page-size 2048`" in result.stdout
+
+    result = runner.invoke(app, ["db", "page-size", "3000"])
+    assert result.exit_code == 2
+    assert "error: 3000 is not a page size SQLite accepts" in result.stderr
+
+    result = runner.invoke(app, ["db", "page-size", "2048"])
+    assert result.exit_code == 0, result.stderr
+    assert re.search(
+        rf"^{re.escape(str(path))}: rewritten from 4096- to 2048-byte pages \([\d,]+ to [\d,]+ "
+        r"bytes\), integrity check ok$",
+        result.stdout.strip(),
+    )
+    result = runner.invoke(app, ["db", "page-size", "2048"])
+    assert result.stdout.strip() == f"{path}: already 2048-byte pages; nothing to do"
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
+    result = runner.invoke(app, ["db", "page-size"])
+    assert result.exit_code == 2 and "is not an SQLite store" in result.stderr
