@@ -69,9 +69,19 @@ def page_size(path: Path) -> int:
     """The page size of the SQLite file at ``path``, in bytes."""
     connection = sqlite3.connect(path)
     try:
-        return int(connection.execute("PRAGMA page_size").fetchone()[0])
+        return _page_size(connection, path)
     finally:
         connection.close()
+
+
+def _page_size(connection: sqlite3.Connection, path: Path) -> int:
+    try:
+        connection.execute("PRAGMA schema_version")  # reads the header (page_size would not)
+        return int(connection.execute("PRAGMA page_size").fetchone()[0])
+    except sqlite3.DatabaseError as error:
+        raise StoreError(
+            f"{path} is not an SQLite database ({error}): check LIENTHONG_DATABASE_URL"
+        ) from None
 
 
 def room_needed(file_bytes: int) -> int:
@@ -102,18 +112,20 @@ def convert(path: Path, size: int) -> PageReport:
     # a short wait: a file held by a running service should be reported, not waited for
     connection = sqlite3.connect(path, timeout=1.0, isolation_level=None)
     try:
-        before = int(connection.execute("PRAGMA page_size").fetchone()[0])
+        before = _page_size(connection, path)
         if before == size:
             return PageReport(path, before, before, bytes_before, bytes_before)
         try:
             # leaving the log checkpoints it into the file and needs the only connection
-            connection.execute("PRAGMA journal_mode=DELETE")
+            mode = connection.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
         except sqlite3.OperationalError as error:
+            mode = str(error)
+        if mode != "delete":
             raise StoreError(
-                f"{path} is in use by another process ({error}): stop `lienthong run`, its "
+                f"{path} is in use by another process ({mode}): stop `lienthong run`, its "
                 "workers and anything else that opens the store, then run this again; nothing "
                 "was changed"
-            ) from None
+            )
         try:
             connection.execute(f"PRAGMA page_size={size}")
             connection.execute("VACUUM")  # one transaction: the whole file, or none of it

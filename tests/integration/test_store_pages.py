@@ -180,3 +180,12 @@ def test_only_an_existing_sqlite_file_has_a_page_size_to_change(tmp_path: Path) 
         pages.sqlite_file(f"sqlite:///{tmp_path / 'missing.sqlite3'}")
     assert not (tmp_path / "missing.sqlite3").exists()  # and none was created
     assert pages.room_needed(1000) == 2000
+
+
+def test_a_file_that_is_not_a_database_is_named_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("not a database, but a file someone pointed the store at\n" * 100)
+    for call in (lambda: pages.page_size(path), lambda: pages.convert(path, 2048)):
+        with pytest.raises(StoreError, match=r"notes\.sqlite3 is not an SQLite database \("):
+            call()
+    assert path.read_text().startswith("not a database, but a file")
