@@ -147,16 +147,27 @@ OnDay = Callable[[int, DemoSummary], None]
 
 
 def run_demo(
-    app: App, plan: DemoPlan, *, force: bool = False, on_day: OnDay | None = None
+    app: App,
+    plan: DemoPlan,
+    *,
+    force: bool = False,
+    on_day: OnDay | None = None,
+    stopped: Callable[[], bool] | None = None,
 ) -> DemoSummary:
     """Simulate ``plan`` into ``app``'s store and bus; ``on_day(days done, summary)`` after
     each day. :class:`BadDemoPlan` if the days cannot be simulated, :class:`DemoRefused` if a
     broker is configured or the store already holds dossiers (unless ``force``); each before
-    anything is written."""
+    anything is written. ``stopped`` is asked after every event and every routing pass; once it
+    says yes, the run raises ``KeyboardInterrupt`` there, between two units of work (an
+    interrupt that Python dropped, see ``adapters.cli.demo``)."""
     check_plan(app, plan)
     check_bus(app)
     check_empty(app, force=force)
-    return _Demo(app, plan).run(on_day)
+    return _Demo(app, plan).run(on_day, stopped or _never)
+
+
+def _never() -> bool:
+    return False
 
 
 def check_bus(app: App) -> None:
@@ -235,7 +246,7 @@ class _Demo:
 
     # --- the timeline ----------------------------------------------------------------------
 
-    def run(self, on_day: OnDay | None) -> DemoSummary:
+    def run(self, on_day: OnDay | None, stopped: Callable[[], bool]) -> DemoSummary:
         began = time.perf_counter()
         routing = open_routing(self.app)
         routing.declare()
@@ -249,8 +260,12 @@ class _Demo:
                 event = heapq.heappop(self.events)
                 self.clock.instant = max(self.clock.instant, event.at)
                 self._handle(event)
+                if stopped():
+                    raise KeyboardInterrupt
             self.clock.instant = end - HOUR  # the day's routing pass, after office hours
             self._route(routing)
+            if stopped():
+                raise KeyboardInterrupt
             self.summary.days = n + 1
             if on_day is not None:
                 on_day(n + 1, self.summary)

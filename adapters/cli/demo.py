@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import logging
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -40,7 +45,10 @@ def seed_demo(app: App, plan: DemoPlan, *, force: bool = False) -> DemoSummary:
     stopped = False
     try:
         logging.getLogger(POOL_LOGGER).addFilter(_not_interrupts)
-        with Progress(*columns, console=out, transient=False) as progress:
+        with (
+            interrupts_remembered() as pressed,
+            Progress(*columns, console=out, transient=False) as progress,
+        ):
             task = progress.add_task(f"from {plan.start}", total=plan.days, dossiers=0)
 
             def on_day(done: int, summary: DemoSummary) -> None:
@@ -48,7 +56,7 @@ def seed_demo(app: App, plan: DemoPlan, *, force: bool = False) -> DemoSummary:
                 days_done = done
                 progress.update(task, completed=done, dossiers=summary.submitted)
 
-            summary = run_demo(app, plan, force=force, on_day=on_day)
+            summary = run_demo(app, plan, force=force, on_day=on_day, stopped=pressed.is_set)
     except KeyboardInterrupt:
         stopped = True  # handled below, once the interrupted work's frames are let go
     finally:
@@ -63,6 +71,31 @@ def seed_demo(app: App, plan: DemoPlan, *, force: bool = False) -> DemoSummary:
         raise interrupted(app, plan, days_done)
     print_summary(summary)
     return summary
+
+
+@contextlib.contextmanager
+def interrupts_remembered() -> Iterator[threading.Event]:
+    """Ctrl-C (SIGINT) raises ``KeyboardInterrupt`` as usual, and is also kept in the event
+    given, for the demo to stop at its next event.
+
+    Python drops an interrupt that lands while a finalizer runs (the collector's, or a
+    connection going back to its pool): it prints "Exception ignored" and carries on, and the
+    demo would then run all its days. In the main thread only (where Python runs signal
+    handlers); elsewhere the event is never set. The handler before is put back after."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        pressed.set()
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 #: SQLAlchemy's pool logs an error, with its traceback, when an interrupt lands while it rolls
