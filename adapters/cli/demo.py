@@ -81,9 +81,13 @@ def interrupts_remembered() -> Iterator[threading.Event]:
     Python drops an interrupt that lands while a finalizer runs (the collector's, or a
     connection going back to its pool): it prints "Exception ignored" and carries on, and the
     demo would then run all its days. In the main thread only (where Python runs signal
-    handlers); elsewhere the event is never set. The handler before is put back after."""
+    handlers), and not in a process started with SIGINT ignored, which stays so (as Python
+    leaves it); elsewhere the event is never set. The handler before is put back after."""
     pressed = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # started so (nohup, `&`): kept
+    ):
         yield pressed
         return
 

@@ -61,7 +61,11 @@ def test_an_interrupted_demo_says_what_it_left_and_how_to_start_again(tmp_path: 
     env = _env(tmp_path)
     command = [str(SCRIPT), "demo", "--days", "300", "--dossiers-per-day", "20"]
     running = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        _from_a_terminal(command),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     store = tmp_path / "lienthong.sqlite3"
     deadline = time.monotonic() + 120
@@ -79,6 +83,17 @@ def test_an_interrupted_demo_says_what_it_left_and_how_to_start_again(tmp_path: 
     )
     assert f"remove {tmp_path} or set another LIENTHONG_VAR_DIR" in said
     assert "Traceback" not in stderr
+
+
+def _from_a_terminal(command: list[str]) -> list[str]:
+    """``command`` with Ctrl-C (SIGINT) handled by default, as a terminal starts it. A child
+    inherits an ignored SIGINT, and a suite started in the background (``nohup``, ``&``) has
+    one: the demo would keep it ignored, as any program started so does, and run on."""
+    launch = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    return [sys.executable, "-c", launch, *command]
 
 
 def _dossiers(store: Path) -> int:
@@ -128,16 +143,38 @@ def test_a_ctrl_c_that_lands_in_a_finalizer_still_stops_the_demo(
         return real_run(*args, on_day=day_done, **options)
 
     monkeypatch.setattr(demo_cli, "run_demo", run_with_garbage)
+    # Ctrl-C as a terminal's process has it (the suite may run with SIGINT ignored)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(typer.Exit) as stopped:
             demo_cli.seed_demo(app, plan)
+        handler = signal.getsignal(signal.SIGINT)
     finally:
         _CtrlCInAFinalizer.armed = False
         gc.collect()
+        signal.signal(signal.SIGINT, outer)
     assert stopped.value.exit_code == 130
     said = " ".join(capsys.readouterr().err.split())
     held = app.store.count_dossiers()
     assert re.search(
         rf"interrupted after [34] of 30 days: the store keeps the {held} dossiers", said
     )
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    assert handler is signal.default_int_handler  # put back
+
+
+def test_a_demo_started_with_ctrl_c_ignored_keeps_it_ignored() -> None:
+    outer = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under nohup, or after `&`
+    try:
+        with demo_cli.interrupts_remembered() as pressed:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            signal.raise_signal(signal.SIGINT)  # ignored: nothing raised, nothing kept
+            assert not pressed.is_set()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with demo_cli.interrupts_remembered() as pressed:
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+            assert pressed.is_set()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, outer)
