@@ -136,7 +136,7 @@ def convert(path: Path, size: int) -> PageReport:
             ) from None
         finally:
             _back_to_the_log(connection)
-        after = int(connection.execute("PRAGMA page_size").fetchone()[0])
+        after = _page_size(connection, path)
         check = connection.execute("PRAGMA quick_check").fetchone()[0]
     finally:
         connection.close()

@@ -127,8 +127,8 @@ class _CtrlCInAFinalizer:
 def test_a_ctrl_c_that_lands_in_a_finalizer_still_stops_the_demo(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # in this process: the interrupt has to land in one of its finalizers. The suite's flake
-    # was this: the demo above ran all 300 days after its interrupt was dropped so.
+    # in this process: the interrupt has to land in one of its finalizers, where Python drops
+    # it; before the demo kept its interrupts, it then ran all its days
     app = bootstrap(Settings(var_dir=tmp_path, secret_key="ab" * 32))
     plan = DemoPlan(start=dt.date(2025, 6, 24), days=30, per_day=10, seed=7)
     real_run = demo_cli.run_demo
